@@ -1,0 +1,27 @@
+// The policy compiler: a whole ResourceSet in, one immutable Program out.
+//
+// Validates cross-resource references (missing tiers, duplicate endpoint
+// addresses, duplicate names), groups endpoints that policy cannot tell apart,
+// orders tiers and policies, resolves selectors and named ports into address
+// and port sets, and turns every rule into boxes for the classifier.
+// Runs on a control thread; needs no EAL.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "control/model/resources.h"
+#include "dataplane/classify/program.h"
+
+namespace tierwall::ctl::compiler {
+
+struct CompileOptions {
+  uint64_t generation = 1;
+  dp::classify::ForestConfig forest;
+};
+
+absl::StatusOr<std::unique_ptr<dp::classify::Program>> Compile(const model::ResourceSet& resources,
+                                                                const CompileOptions& options = {});
+
+}  // namespace tierwall::ctl::compiler

@@ -1,0 +1,25 @@
+// Loading resources from YAML (files, directories, stdin).
+//
+// Accepts the schemas users already write for calicoctl and kubectl, several
+// `---` documents per file, and `kind: List` / `*List` wrappers with `items`.
+// Every error names the source, document and field path, for example
+//   policies.yaml doc 3: spec.ingress[0].destination.ports[1]: "80:70" is not a valid port range
+// Loading is all-or-nothing: on error `out` is left exactly as it was.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "control/model/resources.h"
+
+namespace tierwall::ctl::model {
+
+// Parses every document in `text`; `source_name` is used in error messages.
+absl::Status ParseResources(std::string_view text, std::string_view source_name, ResourceSet* out);
+
+// A file, a directory (every *.yaml, *.yml and *.json below it, in sorted
+// path order) or "-" for standard input.
+absl::Status LoadResources(const std::string& path, ResourceSet* out);
+
+}  // namespace tierwall::ctl::model
