@@ -66,6 +66,8 @@ class ForestBuilder {
         restarts_(std::move(restart_points)),
         out_(out) {
     std::sort(restarts_.begin(), restarts_.end());
+    budget_ = static_cast<uint64_t>(config_.max_replication * static_cast<double>(boxes_.size())) +
+              (uint64_t{1} << 16);
   }
 
   void Build() {
@@ -205,7 +207,11 @@ class ForestBuilder {
 
   uint32_t BuildNode(const Region& r, std::vector<uint32_t> ids, uint32_t depth) {
     Prune(r, &ids);
-    if (ids.size() <= config_.leaf_size || depth >= config_.max_depth) return MakeLeaf(ids, depth);
+    // The replication budget is global: per-node space factors alone let
+    // adversarial sets (many overlapping wide boxes) grow geometrically with
+    // depth. Past the budget we stop cutting; leaves get longer, memory stays bounded.
+    if (ids.size() <= config_.leaf_size || depth >= config_.max_depth || distributed_ > budget_)
+      return MakeLeaf(ids, depth);
 
     Cut cut;
     for (int d = 0; d < kDims; ++d) {
@@ -225,6 +231,7 @@ class ForestBuilder {
       uint32_t c0 = (std::max(b.lo[d], r.lo[d]) - r.lo[d]) >> cut.shift;
       uint32_t c1 = (std::min(b.hi[d], r.hi[d]) - r.lo[d]) >> cut.shift;
       for (uint32_t c = c0; c <= c1; ++c) lists[c].push_back(id);
+      distributed_ += c1 - c0 + 1;
     }
     ids.clear();
     ids.shrink_to_fit();
@@ -257,6 +264,8 @@ class ForestBuilder {
   ForestConfig config_;
   std::vector<uint32_t> restarts_;
   DecisionForest* out_;
+  uint64_t distributed_ = 0;  // box copies handed to children so far
+  uint64_t budget_ = 0;
 };
 
 DecisionForest BuildDecisionForest(std::vector<PrioritizedBox> boxes,

@@ -58,6 +58,7 @@ struct ForestConfig {
   double space_factor = 4.0;     // HiCuts spfac: children may hold spfac x parent's boxes
   double wide_fraction = 0.05;   // a box wider than this share of an address dim is "wide"
   uint32_t max_depth = 40;
+  double max_replication = 16.0;  // box copies in all children, as a multiple of the box count
 };
 
 class DecisionForest {

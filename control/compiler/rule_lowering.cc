@@ -1,0 +1,196 @@
+#include "control/compiler/rule_lowering.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace tierwall::ctl::compiler {
+
+namespace {
+
+using dp::classify::Family;
+using dp::classify::RawBox;
+using dp::classify::U128;
+
+// Matches on one side of a rule: the addresses, and which ports with them.
+struct SideTerm {
+  AddressSet addresses;
+  PortSet ports;
+};
+
+PortSet PortsOf(const std::vector<model::PortRange>& ranges) {
+  PortSet s(65535);
+  for (const auto& r : ranges) s.Add(r.first, r.last);
+  return s;
+}
+
+PortSet One(uint32_t v, uint32_t max) {
+  PortSet s(max);
+  s.Add(v, v);
+  return s;
+}
+
+// (addresses, port) pairs for the named ports `names` on the endpoints among
+// `candidates` that `sel` matches, for protocol `protocol`.
+std::vector<std::pair<AddressSet, uint32_t>> ResolveNamedPorts(
+    const std::vector<std::string>& names, const std::vector<Candidate>& candidates,
+    const selector::Selector& sel, std::optional<uint8_t> protocol, const ResourceIndex& index) {
+  std::vector<std::pair<AddressSet, uint32_t>> out;
+  if (names.empty()) return out;
+  const auto& endpoints = index.resources().endpoints;
+  for (const Candidate& c : candidates) {
+    if (c.kind != Candidate::kEndpoint || !sel.Matches(index.EndpointLabels(c.index))) continue;
+    const model::Endpoint& e = endpoints[c.index];
+    for (const model::NamedPort& np : e.ports) {
+      if (protocol && np.protocol != *protocol) continue;
+      bool wanted = false;
+      for (const auto& n : names) wanted |= (n == np.name);
+      if (!wanted) continue;
+      AddressSet addrs;
+      for (const auto& ip : e.ips) addrs.Add(ip);
+      out.emplace_back(std::move(addrs), np.port);
+    }
+  }
+  return out;
+}
+
+std::vector<SideTerm> LowerSide(const model::EntityRule& side, const model::Rule& rule,
+                                const Scope& scope, const ResourceIndex& index) {
+  AddressSet addrs = AddressSet::All();
+  if (!side.nets.empty()) {
+    AddressSet nets;
+    for (const auto& n : side.nets) nets.Add(n);
+    addrs = addrs.Intersect(nets);
+  }
+  if (!side.not_nets.empty()) {
+    AddressSet nets;
+    for (const auto& n : side.not_nets) nets.Add(n);
+    addrs = addrs.Subtract(nets);
+  }
+  std::vector<Candidate> candidates = index.Candidates(scope, side.namespace_selector);
+  selector::Selector sel = side.selector.value_or(selector::Selector());
+  if (side.selector || side.namespace_selector) {
+    addrs = addrs.Intersect(index.AddressesMatching(candidates, sel));
+  }
+  if (side.not_selector) {
+    addrs = addrs.Subtract(index.AddressesMatching(candidates, *side.not_selector));
+  }
+  if (side.service_accounts) {
+    AddressSet sa_addrs;
+    const auto& sa = *side.service_accounts;
+    for (const Candidate& c : candidates) {
+      if (c.kind != Candidate::kEndpoint) continue;
+      const model::Endpoint& e = index.resources().endpoints[c.index];
+      if (e.kind != model::EndpointKind::kWorkload || e.service_account.empty()) continue;
+      bool named = sa.names.empty();
+      for (const auto& n : sa.names) named |= (n == e.service_account);
+      if (!named) continue;
+      if (sa.selector && !sa.selector->Matches(selector::Labels{{"projectcalico.org/name", e.service_account}}))
+        continue;
+      for (const auto& ip : e.ips) sa_addrs.Add(ip);
+    }
+    addrs = addrs.Intersect(sa_addrs);
+  }
+  if (addrs.empty()) return {};
+
+  std::vector<SideTerm> terms;
+  PortSet numeric = side.ports.empty() ? AllPorts() : PortsOf(side.ports.ranges);
+  PortSet not_numeric = PortsOf(side.not_ports.ranges);
+  terms.push_back({addrs, numeric.Subtract(not_numeric)});
+  for (auto& [named_addrs, port] : ResolveNamedPorts(side.ports.names, candidates, sel, rule.protocol, index)) {
+    terms.push_back({addrs.Intersect(named_addrs), One(port, 65535).Subtract(not_numeric)});
+  }
+  // Named notPorts exclude (address, port) pairs: split every term in two.
+  for (auto& [not_addrs, port] :
+       ResolveNamedPorts(side.not_ports.names, candidates, sel, rule.protocol, index)) {
+    std::vector<SideTerm> split;
+    for (const SideTerm& t : terms) {
+      split.push_back({t.addresses.Subtract(not_addrs), t.ports});
+      split.push_back({t.addresses.Intersect(not_addrs), t.ports.Subtract(One(port, 65535))});
+    }
+    terms.swap(split);
+  }
+  std::erase_if(terms, [](const SideTerm& t) { return t.addresses.empty() || t.ports.empty(); });
+  return terms;
+}
+
+// ICMP type/code criteria as (type set, code set) pairs; one all/all pair
+// when the rule has none.
+std::vector<std::pair<PortSet, PortSet>> IcmpPairs(const model::Rule& rule) {
+  std::vector<std::pair<PortSet, PortSet>> pairs{{PortSet::Full(255), PortSet::Full(255)}};
+  auto criteria = [](const model::IcmpMatch& m) {
+    PortSet types = m.type ? One(*m.type, 255) : PortSet::Full(255);
+    PortSet codes = m.code ? One(*m.code, 255) : PortSet::Full(255);
+    return std::make_pair(types, codes);
+  };
+  if (rule.icmp) {
+    auto [t, c] = criteria(*rule.icmp);
+    for (auto& p : pairs) p = {p.first.Intersect(t), p.second.Intersect(c)};
+  }
+  if (rule.not_icmp) {
+    auto [t, c] = criteria(*rule.not_icmp);
+    std::vector<std::pair<PortSet, PortSet>> out;
+    for (const auto& p : pairs) {
+      out.push_back({p.first.Subtract(t), p.second});
+      out.push_back({p.first.Intersect(t), p.second.Subtract(c)});
+    }
+    pairs.swap(out);
+  }
+  std::erase_if(pairs, [](const auto& p) { return p.first.empty() || p.second.empty(); });
+  return pairs;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<RawBox>> LowerRule(const model::Rule& rule, const Scope& scope,
+                                              const ResourceIndex& index, size_t max_boxes) {
+  PortSet protocols = PortSet::Full(255);
+  if (rule.protocol) protocols = protocols.Intersect(One(*rule.protocol, 255));
+  if (rule.not_protocol) protocols = protocols.Subtract(One(*rule.not_protocol, 255));
+
+  std::vector<Family> families;
+  if (!rule.ip_version || *rule.ip_version == 4) families.push_back(Family::kV4);
+  if (!rule.ip_version || *rule.ip_version == 6) families.push_back(Family::kV6);
+
+  std::vector<SideTerm> src = LowerSide(rule.source, rule, scope, index);
+  std::vector<SideTerm> dst = LowerSide(rule.destination, rule, scope, index);
+  const bool icmp = rule.icmp || rule.not_icmp;
+  std::vector<std::pair<PortSet, PortSet>> icmp_pairs = IcmpPairs(rule);
+
+  std::vector<RawBox> boxes;
+  auto emit = [&](Family f, const Interval<U128>& s, const Interval<U128>& d,
+                  const PortSet& src_ports, const PortSet& dst_ports) -> bool {
+    for (const auto& p : protocols.items())
+      for (const auto& sp : src_ports.items())
+        for (const auto& dp : dst_ports.items()) {
+          if (boxes.size() >= max_boxes) return false;
+          RawBox b;
+          b.family = f;
+          b.src_lo = s.lo, b.src_hi = s.hi;
+          b.dst_lo = d.lo, b.dst_hi = d.hi;
+          b.proto_lo = static_cast<uint8_t>(p.lo), b.proto_hi = static_cast<uint8_t>(p.hi);
+          b.src_port_lo = static_cast<uint16_t>(sp.lo), b.src_port_hi = static_cast<uint16_t>(sp.hi);
+          b.dst_port_lo = static_cast<uint16_t>(dp.lo), b.dst_port_hi = static_cast<uint16_t>(dp.hi);
+          boxes.push_back(b);
+        }
+    return true;
+  };
+  for (Family f : families)
+    for (const SideTerm& st : src)
+      for (const SideTerm& dt : dst)
+        for (const auto& s : st.addresses.of(f).items())
+          for (const auto& d : dt.addresses.of(f).items()) {
+            bool ok = true;
+            if (icmp) {
+              for (const auto& [types, codes] : icmp_pairs) ok &= emit(f, s, d, types, codes);
+            } else {
+              ok = emit(f, s, d, st.ports, dt.ports);
+            }
+            if (!ok) {
+              return absl::ResourceExhaustedError(
+                  absl::StrCat("rule expands to more than ", max_boxes,
+                               " classifier boxes; split it or use network sets"));
+            }
+          }
+  return boxes;
+}
+
+}  // namespace tierwall::ctl::compiler

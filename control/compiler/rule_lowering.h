@@ -1,0 +1,25 @@
+// Rule lowering: one Calico rule -> the union of classifier boxes it matches.
+//
+// A rule is a conjunction (protocol AND ipVersion AND source AND destination
+// AND icmp); each side is a union of (address set x port set) terms, because
+// a named port couples a port to the addresses of the endpoints that name it.
+// The boxes are the cross product of those terms' intervals, in raw field
+// space; the caller fills in the chain range.
+#pragma once
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "control/compiler/resource_index.h"
+#include "control/model/resources.h"
+#include "dataplane/classify/rule_classifier.h"
+
+namespace tierwall::ctl::compiler {
+
+// Fails only when the rule would expand into more than max_boxes boxes.
+absl::StatusOr<std::vector<dp::classify::RawBox>> LowerRule(const model::Rule& rule,
+                                                            const Scope& scope,
+                                                            const ResourceIndex& index,
+                                                            size_t max_boxes);
+
+}  // namespace tierwall::ctl::compiler

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, runs every test suite and ends with one
+# plain line: "N passed, N failed" (GoogleTest cases across all suites).
+#   scripts/test.sh            release build in build/
+#   scripts/test.sh --asan     ASan+UBSan build in build-asan/ (unit suites, smaller differential run)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+MODE=release
+[ "${1:-}" = "--asan" ] && MODE=asan
+
+scripts/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+if [ "$MODE" = asan ]; then
+  export BUILD_DIR=build-asan TW_DIFF_SCALE=${TW_DIFF_SCALE:-0.1}
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  BUILD_ARGS=(-Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=false)
+else
+  export BUILD_DIR=build
+  BUILD_ARGS=()
+fi
+if ! scripts/build.sh "${BUILD_ARGS[@]}"; then
+  echo "build failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+# Each GoogleTest binary writes a JUnit XML report; the totals come from there.
+REPORTS="$BUILD_DIR/test-reports"
+rm -rf "$REPORTS" && mkdir -p "$REPORTS"
+export GTEST_OUTPUT="xml:$REPORTS/"
+meson test -C "$BUILD_DIR" --print-errorlogs --num-processes "$(nproc)"
+meson_rc=$?
+
+read -r passed failed < <(python3 - "$REPORTS" <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+passed = failed = 0
+for f in glob.glob(sys.argv[1] + "/*.xml"):
+    for case in ET.parse(f).getroot().iter("testcase"):
+        if case.get("status") == "notrun" or case.find("skipped") is not None:
+            continue
+        if case.find("failure") is not None or case.find("error") is not None:
+            failed += 1
+        else:
+            passed += 1
+print(passed, failed)
+PY
+)
+# A suite that crashed before writing its report still counts as a failure.
+if [ $meson_rc -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+echo "${passed} passed, ${failed} failed"
+[ "$failed" -eq 0 ]
