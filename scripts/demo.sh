@@ -15,8 +15,9 @@ PAUSE=0
 scripts/build.sh >/dev/null
 TWCTL=build/control/twctl/twctl
 EX=examples/hipstershop
-BASE=()
-for f in "$EX"/*.yaml; do BASE+=(-f "$f"); done
+BASE=(-f "$EX/base" -f "$EX/healthy")
+BROKEN=(-f "$EX/base" -f "$EX/broken")
+FIX=(-f "$EX/base" -f "$EX/broken" -f "$EX/fix")
 SRC=198.18.1.10      # hipstershop/loadgenerator
 DST=198.18.1.11:8080 # hipstershop/frontend
 
@@ -43,21 +44,14 @@ J=$($TWCTL trace "${BASE[@]}" --src $SRC --dst $DST --proto tcp -o json)
 expect "allowed by app-hipstershop.frontend" "$J" \
   'j["verdict"]=="allow" and any("app-hipstershop.frontend|allow" in e for e in j["ingress"]["enforced"])'
 
-BROKEN=()
-for f in "${BASE[@]}"; do
-  [ "$f" = "$EX/51-app-frontend.yaml" ] && f="$EX/broken/51-app-frontend.yaml"
-  BROKEN+=("$f")
-done
 step "2. Someone removed frontend's ingress rule: the traffic is denied at the end of tier app-hipstershop"
-run diff -u "$EX/51-app-frontend.yaml" "$EX/broken/51-app-frontend.yaml" || true
+run diff -u "$EX/healthy/51-app-frontend.yaml" "$EX/broken/51-app-frontend.yaml" || true
 run $TWCTL trace "${BROKEN[@]}" --src $SRC --dst $DST --proto tcp
 J=$($TWCTL trace "${BROKEN[@]}" --src $SRC --dst $DST --proto tcp -o json)
 expect "denied at the end of tier app-hipstershop" "$J" \
   'j["verdict"]=="deny" and j["ingress"]["enforced"][-1].endswith("|app-hipstershop|hipstershop/app-hipstershop.frontend|deny|-1")'
 
 step "3. The fix, staged: the verdict is unchanged, the pending trace allows"
-FIX=("${BROKEN[@]}")
-for f in "$EX"/fix/*.yaml; do FIX+=(-f "$f"); done
 run $TWCTL trace "${FIX[@]}" --src $SRC --dst $DST --proto tcp
 J=$($TWCTL trace "${FIX[@]}" --src $SRC --dst $DST --proto tcp -o json)
 expect "still denied, pending allow by the staged policy" "$J" \
