@@ -10,11 +10,12 @@
 #   other options go to classify_vs_acl: --sets a,b  --rounds N  --mem MB  --data DIR
 #
 # Needs root (EAL), no hugepages (--no-huge) and no NIC (--no-pci). Data comes
-# from $TW_CLASSBENCH_DIR or <repo>/../shared/classbench.
+# from $TW_CLASSBENCH_DIR or <repo>/../shared/classbench. $BUILD_DIR (default
+# <repo>/build) and $NINJA_JOBS (default: ninja's choice) adjust the build.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BUILD="$ROOT/build"
+BUILD="${BUILD_DIR:-$ROOT/build}"
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "bench-classify: must run as root (DPDK EAL)" >&2
@@ -31,6 +32,6 @@ else
   # An existing dir may have been set up as debug or without benchmarks.
   meson configure "$BUILD" --buildtype=release -Dbenchmarks=true >&2
 fi
-ninja -C "$BUILD" bench/classify_vs_acl >&2
+ninja -C "$BUILD" ${NINJA_JOBS:+-j "$NINJA_JOBS"} bench/classify_vs_acl >&2
 
 exec "$BUILD/bench/classify_vs_acl" "$@"

@@ -24,7 +24,7 @@ if ! scripts/build.sh "${BUILD_ARGS[@]}"; then
 fi
 
 # Each GoogleTest binary writes a JUnit XML report; the totals come from there.
-REPORTS="$BUILD_DIR/test-reports"
+REPORTS="$(pwd)/$BUILD_DIR/test-reports"
 rm -rf "$REPORTS" && mkdir -p "$REPORTS"
 export GTEST_OUTPUT="xml:$REPORTS/"
 meson test -C "$BUILD_DIR" --print-errorlogs --num-processes "$(nproc)"

@@ -57,11 +57,11 @@ int CeilLog2(uint64_t v) {
 
 class ForestBuilder {
  public:
-  ForestBuilder(std::vector<PrioritizedBox> boxes, const std::array<uint32_t, kDims>& dim_sizes,
+  ForestBuilder(std::vector<PrioritizedBox> boxes, const std::array<uint32_t, kDims>& dim_max,
                 const ForestConfig& config, std::vector<uint32_t> restart_points,
                 DecisionForest* out)
       : boxes_(std::move(boxes)),
-        dim_sizes_(dim_sizes),
+        dim_max_(dim_max),
         config_(config),
         restarts_(std::move(restart_points)),
         out_(out) {
@@ -86,7 +86,7 @@ class ForestBuilder {
     Region whole;
     for (int d = 0; d < kDims; ++d) {
       whole.lo[d] = 0;
-      whole.hi[d] = dim_sizes_[d] == 0 ? 0 : dim_sizes_[d] - 1;
+      whole.hi[d] = dim_max_[d];
     }
     for (auto& ids : parts) {
       if (ids.empty()) continue;
@@ -106,7 +106,8 @@ class ForestBuilder {
 
  private:
   bool IsWide(const Box& b, int d) const {
-    return (static_cast<double>(b.hi[d]) - b.lo[d] + 1) > config_.wide_fraction * dim_sizes_[d];
+    return (static_cast<double>(b.hi[d]) - b.lo[d] + 1) >
+           config_.wide_fraction * (static_cast<double>(dim_max_[d]) + 1);
   }
 
   static bool Covers(const Box& b, const Region& r) {
@@ -260,7 +261,7 @@ class ForestBuilder {
   }
 
   std::vector<PrioritizedBox> boxes_;
-  std::array<uint32_t, kDims> dim_sizes_;
+  std::array<uint32_t, kDims> dim_max_;
   ForestConfig config_;
   std::vector<uint32_t> restarts_;
   DecisionForest* out_;
@@ -269,11 +270,11 @@ class ForestBuilder {
 };
 
 DecisionForest BuildDecisionForest(std::vector<PrioritizedBox> boxes,
-                                   const std::array<uint32_t, kDims>& dim_sizes,
+                                   const std::array<uint32_t, kDims>& dim_max,
                                    const ForestConfig& config,
                                    std::vector<uint32_t> restart_points) {
   DecisionForest forest;
-  ForestBuilder(std::move(boxes), dim_sizes, config, std::move(restart_points), &forest).Build();
+  ForestBuilder(std::move(boxes), dim_max, config, std::move(restart_points), &forest).Build();
   return forest;
 }
 

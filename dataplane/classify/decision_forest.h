@@ -109,10 +109,10 @@ class DecisionForest {
   Stats stats_;
 };
 
-// dim_sizes[d]: class ids of dimension d are in [0, dim_sizes[d]).
+// dim_max[d]: values of dimension d are in [0, dim_max[d]].
 // restart_points: the non-zero `min_priority` values FirstMatch will be called with.
 DecisionForest BuildDecisionForest(std::vector<PrioritizedBox> boxes,
-                                   const std::array<uint32_t, kDims>& dim_sizes,
+                                   const std::array<uint32_t, kDims>& dim_max,
                                    const ForestConfig& config = {},
                                    std::vector<uint32_t> restart_points = {});
 

@@ -43,9 +43,10 @@ RuleClassifier RuleClassifier::Build(const std::vector<PrioritizedRawBox>& boxes
                                &cb.box.hi[kDimDstPort]);
     class_boxes.push_back(cb);
   }
-  std::array<uint32_t, kDims> sizes{num_chains,       c.src_.size(),      c.dst_.size(),
-                                    c.proto_.size(), c.src_port_.size(), c.dst_port_.size()};
-  c.forest_ = BuildDecisionForest(std::move(class_boxes), sizes, config, std::move(restart_points));
+  if (num_chains == 0) return c;
+  std::array<uint32_t, kDims> max{num_chains - 1,       c.src_.size() - 1,      c.dst_.size() - 1,
+                                  c.proto_.size() - 1, c.src_port_.size() - 1, c.dst_port_.size() - 1};
+  c.forest_ = BuildDecisionForest(std::move(class_boxes), max, config, std::move(restart_points));
   return c;
 }
 
