@@ -1,0 +1,784 @@
+// Documents, kinds and metadata; rules live in rule_parser.cc and the
+// Kubernetes conversion in k8s_policy.cc.
+#include "control/model/yaml_loader.h"
+
+#include <algorithm>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+#include <system_error>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "control/model/k8s_policy.h"
+#include "control/model/rule_parser.h"
+#include "control/model/yaml_util.h"
+#include "yaml-cpp/eventhandler.h"
+#include "yaml-cpp/parser.h"
+
+namespace tierwall::ctl::model {
+namespace {
+
+using internal::Child;
+using internal::FieldError;
+using internal::Item;
+using internal::MapReader;
+using internal::Quote;
+
+constexpr absl::string_view kCalicoApi = "projectcalico.org/v3";
+constexpr absl::string_view kK8sNetworkingApi = "networking.k8s.io/v1";
+constexpr absl::string_view kK8sCoreApi = "v1";
+
+// The fields of ObjectMeta the model uses; the rest (annotations, uid, ...)
+// are accepted and ignored, as they carry no policy meaning.
+struct Meta {
+  std::string name;
+  std::string namespace_;
+  bool has_namespace = false;
+  Labels labels;
+};
+
+absl::StatusOr<Meta> ParseMeta(const MapReader& top) {
+  Meta meta;
+  std::string path = top.PathOf("metadata");
+  const YAML::Node* node = top.Get("metadata");
+  if (!node) return FieldError(Child(path, "name"), "required field missing");
+  TW_ASSIGN_OR_RETURN(MapReader m, MapReader::ReadAny(*node, path));
+  const YAML::Node* name = m.Get("name");
+  if (!name) return FieldError(m.PathOf("name"), "required field missing");
+  TW_ASSIGN_OR_RETURN(meta.name, internal::ReadString(*name, m.PathOf("name")));
+  if (meta.name.empty()) return FieldError(m.PathOf("name"), "must not be empty");
+  if (const YAML::Node* ns = m.Get("namespace")) {
+    TW_ASSIGN_OR_RETURN(meta.namespace_, internal::ReadString(*ns, m.PathOf("namespace")));
+    meta.has_namespace = !meta.namespace_.empty();
+  }
+  if (const YAML::Node* labels = m.Get("labels")) {
+    TW_ASSIGN_OR_RETURN(meta.labels, internal::ReadStringMap(*labels, m.PathOf("labels")));
+  }
+  return meta;
+}
+
+// Namespaced kinds default to "default", as kubectl and calicoctl do.
+std::string NamespaceOrDefault(const Meta& meta) {
+  return meta.has_namespace ? meta.namespace_ : "default";
+}
+
+absl::Status RejectNamespace(const MapReader& top, const Meta& meta) {
+  if (!meta.has_namespace) return absl::OkStatus();
+  return FieldError(Child(top.PathOf("metadata"), "namespace"),
+                    "must not be set on a global resource");
+}
+
+absl::Status RejectNamespaceLabel(const MapReader& top, const Meta& meta) {
+  // Calico reserves this label for the namespace of namespaced resources.
+  if (meta.labels.count(selector::kNamespaceLabel) == 0) return absl::OkStatus();
+  const std::string label(selector::kNamespaceLabel);
+  return FieldError(Child(Child(top.PathOf("metadata"), "labels"), label),
+                    "is reserved and may not be set");
+}
+
+// Tier names appear inside policy names ("<tier>.<policy>"), so no dots.
+absl::Status CheckTierName(absl::string_view name, absl::string_view path) {
+  if (name.empty()) return FieldError(path, "must not be empty");
+  if (name.find('.') != absl::string_view::npos) {
+    return FieldError(path, absl::StrCat(Quote(name), " is not a valid tier name (no dots)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<StagedAction> ParseStagedAction(const YAML::Node* node, absl::string_view path) {
+  if (!node) return StagedAction::kSet;
+  TW_ASSIGN_OR_RETURN(std::string text, internal::ReadString(*node, path));
+  if (text == "Set") return StagedAction::kSet;
+  if (text == "Delete") return StagedAction::kDelete;
+  if (text == "Learn") return StagedAction::kLearn;
+  if (text == "Ignore") return StagedAction::kIgnore;
+  return FieldError(path, absl::StrCat(Quote(text),
+                                       " is not a valid stagedAction (Set, Delete, Learn or "
+                                       "Ignore)"));
+}
+
+absl::Status ParseTier(const MapReader& top, const Meta& meta, SourceRef src, ResourceSet* out) {
+  TW_RETURN_IF_ERROR(RejectNamespace(top, meta));
+  TW_RETURN_IF_ERROR(CheckTierName(meta.name, Child(top.PathOf("metadata"), "name")));
+  static const YAML::Node kNull;
+  const YAML::Node* spec_node = top.Get("spec");
+  TW_ASSIGN_OR_RETURN(MapReader spec,
+                      MapReader::Read(spec_node ? *spec_node : kNull, top.PathOf("spec"),
+                                      {"order", "defaultAction"}));
+  Tier tier;
+  tier.name = meta.name;
+  tier.source = std::move(src);
+  if (const YAML::Node* n = spec.Get("order")) {
+    TW_ASSIGN_OR_RETURN(tier.order, internal::ReadNumber(*n, spec.PathOf("order")));
+  }
+  if (const YAML::Node* n = spec.Get("defaultAction")) {
+    TW_ASSIGN_OR_RETURN(std::string a, internal::ReadString(*n, spec.PathOf("defaultAction")));
+    if (a == "Deny") {
+      tier.default_action = Action::kDeny;
+    } else if (a == "Pass") {
+      tier.default_action = Action::kPass;
+    } else {
+      return FieldError(spec.PathOf("defaultAction"),
+                        absl::StrCat(Quote(a), " is not a valid defaultAction (Deny or Pass)"));
+    }
+  }
+  out->tiers.push_back(std::move(tier));
+  return absl::OkStatus();
+}
+
+absl::Status ParseCalicoPolicy(const MapReader& top, const Meta& meta, PolicyKind kind, bool staged,
+                               SourceRef src, ResourceSet* out) {
+  const bool global = kind == PolicyKind::kGlobalNetworkPolicy;
+  Policy p;
+  p.kind = kind;
+  p.staged = staged;
+  p.source = std::move(src);
+  if (global) {
+    TW_RETURN_IF_ERROR(RejectNamespace(top, meta));
+  } else {
+    p.namespace_ = NamespaceOrDefault(meta);
+  }
+  static const YAML::Node kNull;
+  const YAML::Node* spec_node = top.Get("spec");
+  std::vector<absl::string_view> known = {"tier",
+                                          "order",
+                                          "selector",
+                                          "types",
+                                          "ingress",
+                                          "egress",
+                                          "serviceAccountSelector",
+                                          "performanceHints"};
+  if (global) {
+    known.insert(known.end(), {"namespaceSelector", "doNotTrack", "preDNAT", "applyOnForward"});
+  }
+  if (staged) known.push_back("stagedAction");
+  TW_ASSIGN_OR_RETURN(MapReader spec,
+                      MapReader::ReadAny(spec_node ? *spec_node : kNull, top.PathOf("spec")));
+  for (const auto& [field, unused] : spec.entries()) {
+    if (std::find(known.begin(), known.end(), field) == known.end()) {
+      return FieldError(spec.PathOf(field), "unknown field");
+    }
+  }
+
+  if (const YAML::Node* n = spec.Get("tier")) {
+    TW_ASSIGN_OR_RETURN(p.tier, internal::ReadString(*n, spec.PathOf("tier")));
+    TW_RETURN_IF_ERROR(CheckTierName(p.tier, spec.PathOf("tier")));
+  }
+  // "app.frontend" in tier "app" is policy "frontend": older Calico required
+  // the tier prefix in the name, newer accepts either form.
+  p.name = meta.name;
+  if (std::string prefix = absl::StrCat(p.tier, "."); absl::StartsWith(p.name, prefix)) {
+    p.name = p.name.substr(prefix.size());
+    if (p.name.empty()) {
+      return FieldError(Child(top.PathOf("metadata"), "name"),
+                        absl::StrCat(Quote(meta.name), " has no name after the tier prefix"));
+    }
+  }
+  if (const YAML::Node* n = spec.Get("order")) {
+    TW_ASSIGN_OR_RETURN(p.order, internal::ReadNumber(*n, spec.PathOf("order")));
+  }
+  auto read_top_selector = [&](absl::string_view field,
+                               std::optional<Selector>* dst) -> absl::Status {
+    const YAML::Node* n = spec.Get(field);
+    if (!n) return absl::OkStatus();
+    TW_ASSIGN_OR_RETURN(*dst, internal::ReadSelector(*n, spec.PathOf(field)));
+    if ((*dst)->text().find("global(") != std::string::npos) {
+      return FieldError(spec.PathOf(field),
+                        "global() can only be used in an EntityRule namespaceSelector");
+    }
+    return absl::OkStatus();
+  };
+  std::optional<Selector> selector;
+  TW_RETURN_IF_ERROR(read_top_selector("selector", &selector));
+  if (selector) p.selector = std::move(*selector);
+  TW_RETURN_IF_ERROR(read_top_selector("serviceAccountSelector", &p.service_account_selector));
+  if (global) TW_RETURN_IF_ERROR(read_top_selector("namespaceSelector", &p.namespace_selector));
+  for (const char* flag : {"doNotTrack", "preDNAT", "applyOnForward"}) {
+    // Accepted for compatibility; Tierwall has one enforcement point.
+    if (const YAML::Node* n = spec.Get(flag)) {
+      TW_RETURN_IF_ERROR(internal::ReadBool(*n, spec.PathOf(flag)).status());
+    }
+  }
+  if (const YAML::Node* n = spec.Get("performanceHints")) {
+    TW_RETURN_IF_ERROR(internal::ReadStringList(*n, spec.PathOf("performanceHints")).status());
+  }
+  if (staged) {
+    TW_ASSIGN_OR_RETURN(p.staged_action,
+                        ParseStagedAction(spec.Get("stagedAction"), spec.PathOf("stagedAction")));
+  }
+  if (const YAML::Node* n = spec.Get("ingress")) {
+    TW_ASSIGN_OR_RETURN(p.ingress,
+                        internal::ParseRules(*n, spec.PathOf("ingress"), Direction::kIngress));
+  }
+  if (const YAML::Node* n = spec.Get("egress")) {
+    TW_ASSIGN_OR_RETURN(p.egress,
+                        internal::ParseRules(*n, spec.PathOf("egress"), Direction::kEgress));
+  }
+  std::vector<std::string> types;
+  if (const YAML::Node* n = spec.Get("types")) {
+    TW_ASSIGN_OR_RETURN(types, internal::ReadStringList(*n, spec.PathOf("types")));
+  }
+  for (size_t i = 0; i < types.size(); ++i) {
+    if (types[i] == "Ingress") {
+      p.applies_ingress = true;
+    } else if (types[i] == "Egress") {
+      p.applies_egress = true;
+    } else {
+      return FieldError(Item(spec.PathOf("types"), i),
+                        absl::StrCat(Quote(types[i]), " is not Ingress or Egress"));
+    }
+  }
+  if (types.empty()) {
+    // Calico's defaulting: Egress alone only for egress-only rule sets.
+    p.applies_egress = !p.egress.empty();
+    p.applies_ingress = !p.ingress.empty() || p.egress.empty();
+  }
+  out->policies.push_back(std::move(p));
+  return absl::OkStatus();
+}
+
+absl::Status ParseK8sPolicy(const MapReader& top, const Meta& meta, bool staged, SourceRef src,
+                            ResourceSet* out) {
+  Policy p;
+  p.kind = PolicyKind::kKubernetesNetworkPolicy;
+  p.staged = staged;
+  p.name = meta.name;
+  p.namespace_ = NamespaceOrDefault(meta);
+  p.source = std::move(src);
+  static const YAML::Node kNull;
+  const YAML::Node* spec = top.Get("spec");
+  TW_RETURN_IF_ERROR(
+      internal::ParseK8sNetworkPolicySpec(spec ? *spec : kNull, top.PathOf("spec"), staged, &p));
+  if (staged) {
+    // The spec was checked strictly above; this only picks out stagedAction.
+    TW_ASSIGN_OR_RETURN(MapReader s, MapReader::ReadAny(spec ? *spec : kNull, top.PathOf("spec")));
+    TW_ASSIGN_OR_RETURN(p.staged_action,
+                        ParseStagedAction(s.Get("stagedAction"), s.PathOf("stagedAction")));
+  }
+  out->policies.push_back(std::move(p));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<NamedPort>> ParseEndpointPorts(const YAML::Node& node,
+                                                          absl::string_view path, bool workload) {
+  TW_RETURN_IF_ERROR(internal::ExpectSequence(node, path));
+  std::vector<NamedPort> out;
+  size_t i = 0;
+  for (const YAML::Node& item : node) {
+    std::string item_path = Item(path, i++);
+    absl::StatusOr<MapReader> read =
+        workload
+            ? MapReader::Read(item, item_path, {"name", "protocol", "port", "hostPort", "hostIP"})
+            : MapReader::Read(item, item_path, {"name", "protocol", "port"});
+    if (!read.ok()) return read.status();
+    const MapReader& m = *read;
+    NamedPort port;
+    if (const YAML::Node* n = m.Get("name")) {
+      TW_ASSIGN_OR_RETURN(port.name, internal::ReadString(*n, m.PathOf("name")));
+    }
+    if (!port.name.empty() && !internal::IsValidPortName(port.name)) {
+      return FieldError(m.PathOf("name"),
+                        absl::StrCat(Quote(port.name), " is not a valid port name"));
+    }
+    const YAML::Node* proto = m.Get("protocol");
+    if (!proto) return FieldError(m.PathOf("protocol"), "required field missing");
+    TW_ASSIGN_OR_RETURN(port.protocol, internal::ParseProtocol(*proto, m.PathOf("protocol")));
+    if (port.protocol != 6 && port.protocol != 17 && port.protocol != 132) {
+      return FieldError(m.PathOf("protocol"), "protocol does not support ports (TCP, UDP or SCTP)");
+    }
+    const YAML::Node* num = m.Get("port");
+    if (!num) return FieldError(m.PathOf("port"), "required field missing");
+    TW_ASSIGN_OR_RETURN(int64_t v, internal::ReadInteger(*num, m.PathOf("port")));
+    if (v < 1 || v > 65535)
+      return FieldError(m.PathOf("port"), absl::StrCat(v, " is not a valid port (1-65535)"));
+    port.port = static_cast<uint16_t>(v);
+    bool host_port = false;
+    if (const YAML::Node* n = m.Get("hostPort")) {
+      TW_ASSIGN_OR_RETURN(int64_t hp, internal::ReadInteger(*n, m.PathOf("hostPort")));
+      if (hp < 0 || hp > 65535)
+        return FieldError(m.PathOf("hostPort"), absl::StrCat(hp, " is not a valid port"));
+      host_port = hp != 0;
+    }
+    if (const YAML::Node* n = m.Get("hostIP")) {
+      TW_RETURN_IF_ERROR(internal::ReadString(*n, m.PathOf("hostIP")).status());
+    }
+    if (port.name.empty()) {
+      // Calico allows an unnamed port only as a host-port mapping; it is not
+      // a named port, so policy never sees it.
+      if (!workload || !host_port) return FieldError(m.PathOf("name"), "required field missing");
+      continue;
+    }
+    out.push_back(std::move(port));
+  }
+  return out;
+}
+
+absl::Status ParseWorkloadEndpoint(const MapReader& top, const Meta& meta, SourceRef src,
+                                   ResourceSet* out) {
+  static const YAML::Node kNull;
+  const YAML::Node* spec_node = top.Get("spec");
+  TW_ASSIGN_OR_RETURN(
+      MapReader spec,
+      MapReader::Read(spec_node ? *spec_node : kNull, top.PathOf("spec"),
+                      {"orchestrator", "workload", "node", "containerID", "pod", "endpoint",
+                       "serviceAccountName", "ipNetworks", "ipNATs", "ipv4Gateway", "ipv6Gateway",
+                       "profiles", "interfaceName", "mac", "ports", "allowSpoofedSourcePrefixes"}));
+  Endpoint ep;
+  ep.kind = EndpointKind::kWorkload;
+  ep.namespace_ = NamespaceOrDefault(meta);
+  ep.labels = meta.labels;
+  ep.source = std::move(src);
+  ep.name = meta.name;
+  auto read_string = [&](absl::string_view field, std::string* dst) -> absl::Status {
+    const YAML::Node* n = spec.Get(field);
+    if (!n) return absl::OkStatus();
+    TW_ASSIGN_OR_RETURN(*dst, internal::ReadString(*n, spec.PathOf(field)));
+    return absl::OkStatus();
+  };
+  std::string pod;
+  TW_RETURN_IF_ERROR(read_string("pod", &pod));
+  if (!pod.empty()) ep.name = pod;
+  TW_RETURN_IF_ERROR(read_string("node", &ep.node));
+  TW_RETURN_IF_ERROR(read_string("interfaceName", &ep.interface_name));
+  TW_RETURN_IF_ERROR(read_string("serviceAccountName", &ep.service_account));
+  for (const char* ignored : {"orchestrator", "workload", "containerID", "endpoint", "ipv4Gateway",
+                              "ipv6Gateway", "mac"}) {
+    std::string unused;
+    TW_RETURN_IF_ERROR(read_string(ignored, &unused));
+  }
+  if (const YAML::Node* n = spec.Get("ipNetworks")) {
+    std::string path = spec.PathOf("ipNetworks");
+    TW_ASSIGN_OR_RETURN(std::vector<std::string> nets, internal::ReadStringList(*n, path));
+    for (size_t i = 0; i < nets.size(); ++i) {
+      std::string why;
+      std::optional<Cidr> cidr = Cidr::Parse(nets[i], &why);
+      if (!cidr) return FieldError(Item(path, i), absl::StrCat(Quote(nets[i]), " ", why));
+      if (cidr->prefix_len != dp::classify::AddressBits(cidr->addr.family)) {
+        return FieldError(Item(path, i),
+                          absl::StrCat(Quote(nets[i]), " must be a single address (/32 or /128)"));
+      }
+      ep.ips.push_back(cidr->addr);
+    }
+  }
+  if (const YAML::Node* n = spec.Get("ipNATs")) {
+    TW_RETURN_IF_ERROR(internal::ExpectSequence(*n, spec.PathOf("ipNATs")));
+  }
+  if (const YAML::Node* n = spec.Get("allowSpoofedSourcePrefixes")) {
+    TW_RETURN_IF_ERROR(
+        internal::ReadStringList(*n, spec.PathOf("allowSpoofedSourcePrefixes")).status());
+  }
+  if (const YAML::Node* n = spec.Get("ports")) {
+    TW_ASSIGN_OR_RETURN(ep.ports, ParseEndpointPorts(*n, spec.PathOf("ports"), true));
+  }
+  if (const YAML::Node* n = spec.Get("profiles")) {
+    TW_ASSIGN_OR_RETURN(ep.profiles, internal::ReadStringList(*n, spec.PathOf("profiles")));
+  } else {
+    // What Calico's Kubernetes datastore gives every pod.
+    ep.profiles.push_back(absl::StrCat("kns.", ep.namespace_));
+    if (!ep.service_account.empty()) {
+      ep.profiles.push_back(absl::StrCat("ksa.", ep.namespace_, ".", ep.service_account));
+    }
+  }
+  out->endpoints.push_back(std::move(ep));
+  return absl::OkStatus();
+}
+
+absl::Status ParseHostEndpoint(const MapReader& top, const Meta& meta, SourceRef src,
+                               ResourceSet* out) {
+  TW_RETURN_IF_ERROR(RejectNamespace(top, meta));
+  static const YAML::Node kNull;
+  const YAML::Node* spec_node = top.Get("spec");
+  TW_ASSIGN_OR_RETURN(
+      MapReader spec,
+      MapReader::Read(spec_node ? *spec_node : kNull, top.PathOf("spec"),
+                      {"node", "interfaceName", "expectedIPs", "profiles", "ports"}));
+  Endpoint ep;
+  ep.kind = EndpointKind::kHost;
+  ep.name = meta.name;
+  ep.labels = meta.labels;
+  ep.source = std::move(src);
+  if (const YAML::Node* n = spec.Get("node")) {
+    TW_ASSIGN_OR_RETURN(ep.node, internal::ReadString(*n, spec.PathOf("node")));
+  }
+  if (const YAML::Node* n = spec.Get("interfaceName")) {
+    TW_ASSIGN_OR_RETURN(ep.interface_name, internal::ReadString(*n, spec.PathOf("interfaceName")));
+  }
+  if (const YAML::Node* n = spec.Get("expectedIPs")) {
+    std::string path = spec.PathOf("expectedIPs");
+    TW_ASSIGN_OR_RETURN(std::vector<std::string> ips, internal::ReadStringList(*n, path));
+    for (size_t i = 0; i < ips.size(); ++i) {
+      std::optional<IpAddr> ip = IpAddr::Parse(ips[i]);
+      if (!ip)
+        return FieldError(Item(path, i), absl::StrCat(Quote(ips[i]), " is not a valid IP address"));
+      ep.ips.push_back(*ip);
+    }
+  }
+  if (const YAML::Node* n = spec.Get("profiles")) {
+    TW_ASSIGN_OR_RETURN(ep.profiles, internal::ReadStringList(*n, spec.PathOf("profiles")));
+  }
+  if (const YAML::Node* n = spec.Get("ports")) {
+    TW_ASSIGN_OR_RETURN(ep.ports, ParseEndpointPorts(*n, spec.PathOf("ports"), false));
+  }
+  out->endpoints.push_back(std::move(ep));
+  return absl::OkStatus();
+}
+
+absl::Status ParseNetworkSet(const MapReader& top, const Meta& meta, bool global, SourceRef src,
+                             ResourceSet* out) {
+  if (global) TW_RETURN_IF_ERROR(RejectNamespace(top, meta));
+  TW_RETURN_IF_ERROR(RejectNamespaceLabel(top, meta));
+  static const YAML::Node kNull;
+  const YAML::Node* spec_node = top.Get("spec");
+  TW_ASSIGN_OR_RETURN(MapReader spec,
+                      MapReader::Read(spec_node ? *spec_node : kNull, top.PathOf("spec"),
+                                      {"nets", "allowedEgressDomains"}));
+  NetworkSet set;
+  set.global = global;
+  set.name = meta.name;
+  if (!global) set.namespace_ = NamespaceOrDefault(meta);
+  set.labels = meta.labels;
+  set.source = std::move(src);
+  if (const YAML::Node* n = spec.Get("nets")) {
+    std::string path = spec.PathOf("nets");
+    TW_ASSIGN_OR_RETURN(std::vector<std::string> nets, internal::ReadStringList(*n, path));
+    for (size_t i = 0; i < nets.size(); ++i) {
+      std::string why;
+      std::optional<Cidr> cidr = Cidr::Parse(nets[i], &why);
+      if (!cidr) return FieldError(Item(path, i), absl::StrCat(Quote(nets[i]), " ", why));
+      set.nets.push_back(*cidr);
+    }
+  }
+  if (const YAML::Node* n = spec.Get("allowedEgressDomains")) {
+    // Domain sets are DNS-based, which Tierwall does not model yet.
+    TW_RETURN_IF_ERROR(internal::ReadStringList(*n, spec.PathOf("allowedEgressDomains")).status());
+  }
+  out->network_sets.push_back(std::move(set));
+  return absl::OkStatus();
+}
+
+absl::Status ParseProfile(const MapReader& top, const Meta& meta, SourceRef src, ResourceSet* out) {
+  TW_RETURN_IF_ERROR(RejectNamespace(top, meta));
+  static const YAML::Node kNull;
+  const YAML::Node* spec_node = top.Get("spec");
+  TW_ASSIGN_OR_RETURN(MapReader spec,
+                      MapReader::Read(spec_node ? *spec_node : kNull, top.PathOf("spec"),
+                                      {"ingress", "egress", "labelsToApply"}));
+  Profile prof;
+  prof.name = meta.name;
+  prof.source = std::move(src);
+  if (const YAML::Node* n = spec.Get("ingress")) {
+    TW_ASSIGN_OR_RETURN(prof.ingress,
+                        internal::ParseRules(*n, spec.PathOf("ingress"), Direction::kIngress));
+  }
+  if (const YAML::Node* n = spec.Get("egress")) {
+    TW_ASSIGN_OR_RETURN(prof.egress,
+                        internal::ParseRules(*n, spec.PathOf("egress"), Direction::kEgress));
+  }
+  if (const YAML::Node* n = spec.Get("labelsToApply")) {
+    TW_ASSIGN_OR_RETURN(prof.labels_to_apply,
+                        internal::ReadStringMap(*n, spec.PathOf("labelsToApply")));
+  }
+  out->profiles.push_back(std::move(prof));
+  return absl::OkStatus();
+}
+
+absl::Status ParseNamespace(const MapReader& top, const Meta& meta, SourceRef src,
+                            ResourceSet* out) {
+  TW_RETURN_IF_ERROR(RejectNamespace(top, meta));
+  // spec (finalizers) and status carry nothing policy needs.
+  Namespace ns;
+  ns.name = meta.name;
+  ns.labels = meta.labels;
+  ns.source = std::move(src);
+  out->namespaces.push_back(std::move(ns));
+  return absl::OkStatus();
+}
+
+absl::Status ParseObject(const YAML::Node& node, const std::string& prefix, const SourceRef& src,
+                         absl::string_view default_api, absl::string_view default_kind, int depth,
+                         ResourceSet* out);
+
+// `kind: List` (kubectl) or `kind: <Kind>List` (calicoctl): every item is a
+// resource; items of a <Kind>List may leave out apiVersion and kind.
+absl::Status ParseList(const MapReader& top, const std::string& api, const std::string& kind,
+                       const SourceRef& src, int depth, ResourceSet* out) {
+  for (const auto& [field, unused] : top.entries()) {
+    if (field != "apiVersion" && field != "kind" && field != "metadata" && field != "items") {
+      return FieldError(top.PathOf(field), "unknown field");
+    }
+  }
+  if (depth > 0) return FieldError(top.PathOf("kind"), "lists may not be nested");
+  const YAML::Node* items = top.Get("items");
+  if (!items) return absl::OkStatus();
+  std::string path = top.PathOf("items");
+  TW_RETURN_IF_ERROR(internal::ExpectSequence(*items, path));
+  std::string item_kind = kind == "List" ? "" : kind.substr(0, kind.size() - 4);
+  size_t i = 0;
+  for (const YAML::Node& item : *items) {
+    TW_RETURN_IF_ERROR(ParseObject(item, Item(path, i++), src, item_kind.empty() ? "" : api,
+                                   item_kind, depth + 1, out));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseObject(const YAML::Node& node, const std::string& prefix, const SourceRef& src,
+                         absl::string_view default_api, absl::string_view default_kind, int depth,
+                         ResourceSet* out) {
+  TW_ASSIGN_OR_RETURN(MapReader top, MapReader::ReadAny(node, prefix));
+  std::string api(default_api), kind(default_kind);
+  if (const YAML::Node* n = top.Get("apiVersion")) {
+    TW_ASSIGN_OR_RETURN(api, internal::ReadString(*n, top.PathOf("apiVersion")));
+  }
+  if (const YAML::Node* n = top.Get("kind")) {
+    TW_ASSIGN_OR_RETURN(kind, internal::ReadString(*n, top.PathOf("kind")));
+  }
+  if (kind.empty()) return FieldError(top.PathOf("kind"), "required field missing");
+  if (kind == "List" || (kind.size() > 4 && absl::EndsWith(kind, "List"))) {
+    return ParseList(top, api, kind, src, depth, out);
+  }
+  if (api.empty()) return FieldError(top.PathOf("apiVersion"), "required field missing");
+
+  enum class K {
+    kTier,
+    kNp,
+    kGnp,
+    kSnp,
+    kSgnp,
+    kSknp,
+    kWep,
+    kHep,
+    kGns,
+    kNs,
+    kProfile,
+    kK8sNp,
+    kNamespace
+  };
+  struct KindInfo {
+    absl::string_view api;
+    absl::string_view kind;
+    K k;
+  };
+  static constexpr KindInfo kKinds[] = {
+      {kCalicoApi, "Tier", K::kTier},
+      {kCalicoApi, "NetworkPolicy", K::kNp},
+      {kCalicoApi, "GlobalNetworkPolicy", K::kGnp},
+      {kCalicoApi, "StagedNetworkPolicy", K::kSnp},
+      {kCalicoApi, "StagedGlobalNetworkPolicy", K::kSgnp},
+      {kCalicoApi, "StagedKubernetesNetworkPolicy", K::kSknp},
+      {kCalicoApi, "WorkloadEndpoint", K::kWep},
+      {kCalicoApi, "HostEndpoint", K::kHep},
+      {kCalicoApi, "GlobalNetworkSet", K::kGns},
+      {kCalicoApi, "NetworkSet", K::kNs},
+      {kCalicoApi, "Profile", K::kProfile},
+      {kK8sNetworkingApi, "NetworkPolicy", K::kK8sNp},
+      {kK8sCoreApi, "Namespace", K::kNamespace},
+  };
+  const KindInfo* info = nullptr;
+  std::vector<absl::string_view> apis_for_kind;
+  for (const KindInfo& k : kKinds) {
+    if (k.kind != kind) continue;
+    apis_for_kind.push_back(k.api);
+    if (k.api == api) info = &k;
+  }
+  if (apis_for_kind.empty()) {
+    return FieldError(top.PathOf("kind"), absl::StrCat("unknown kind ", Quote(kind)));
+  }
+  if (!info) {
+    std::string want;
+    for (absl::string_view a : apis_for_kind) absl::StrAppend(&want, want.empty() ? "" : " or ", a);
+    return FieldError(top.PathOf("apiVersion"), absl::StrCat(Quote(api), " is not valid for kind ",
+                                                             kind, " (want ", want, ")"));
+  }
+  for (const auto& [field, unused] : top.entries()) {
+    if (field != "apiVersion" && field != "kind" && field != "metadata" && field != "spec" &&
+        field != "status") {
+      return FieldError(top.PathOf(field), "unknown field");
+    }
+  }
+  TW_ASSIGN_OR_RETURN(Meta meta, ParseMeta(top));
+  switch (info->k) {
+    case K::kTier: return ParseTier(top, meta, src, out);
+    case K::kNp: return ParseCalicoPolicy(top, meta, PolicyKind::kNetworkPolicy, false, src, out);
+    case K::kGnp:
+      return ParseCalicoPolicy(top, meta, PolicyKind::kGlobalNetworkPolicy, false, src, out);
+    case K::kSnp: return ParseCalicoPolicy(top, meta, PolicyKind::kNetworkPolicy, true, src, out);
+    case K::kSgnp:
+      return ParseCalicoPolicy(top, meta, PolicyKind::kGlobalNetworkPolicy, true, src, out);
+    case K::kSknp: return ParseK8sPolicy(top, meta, true, src, out);
+    case K::kK8sNp: return ParseK8sPolicy(top, meta, false, src, out);
+    case K::kWep: return ParseWorkloadEndpoint(top, meta, src, out);
+    case K::kHep: return ParseHostEndpoint(top, meta, src, out);
+    case K::kGns: return ParseNetworkSet(top, meta, true, src, out);
+    case K::kNs: return ParseNetworkSet(top, meta, false, src, out);
+    case K::kProfile: return ParseProfile(top, meta, src, out);
+    case K::kNamespace: return ParseNamespace(top, meta, src, out);
+  }
+  return absl::InternalError("unreachable");
+}
+
+template <typename T>
+void AppendAll(std::vector<T>* dst, std::vector<T>* src) {
+  dst->insert(dst->end(), std::make_move_iterator(src->begin()),
+              std::make_move_iterator(src->end()));
+}
+
+void AppendSet(ResourceSet* dst, ResourceSet* src) {
+  AppendAll(&dst->tiers, &src->tiers);
+  AppendAll(&dst->policies, &src->policies);
+  AppendAll(&dst->endpoints, &src->endpoints);
+  AppendAll(&dst->network_sets, &src->network_sets);
+  AppendAll(&dst->namespaces, &src->namespaces);
+  AppendAll(&dst->profiles, &src->profiles);
+}
+
+// yaml-cpp 0.7 has inputs on which its parser never stops emitting events
+// (a stray ',' at the start of a block document is one) while LoadAll builds
+// an ever-growing tree. Every event consumes input, give or take a few
+// implicit nulls, so a dry run that counts events bounds the real load.
+class EventBudget : public YAML::EventHandler {
+ public:
+  struct Exceeded {
+    YAML::Mark mark;
+  };
+  explicit EventBudget(size_t input_size) : left_(4 * input_size + 1024) {}
+  void OnDocumentStart(const YAML::Mark& m) override { Spend(m); }
+  void OnDocumentEnd() override { Spend(last_); }
+  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { Spend(m); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { Spend(m); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    Spend(m);
+  }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Spend(m);
+  }
+  void OnSequenceEnd() override { Spend(last_); }
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Spend(m);
+  }
+  void OnMapEnd() override { Spend(last_); }
+
+ private:
+  void Spend(const YAML::Mark& m) {
+    last_ = m;
+    if (left_-- == 0) throw Exceeded{m};
+  }
+  size_t left_;
+  YAML::Mark last_;
+};
+
+absl::Status ParseInto(absl::string_view text, absl::string_view source_name, ResourceSet* out) {
+  std::vector<YAML::Node> docs;
+  try {
+    {
+      std::istringstream stream(std::string(text.data(), text.size()));
+      YAML::Parser parser(stream);
+      EventBudget budget(text.size());
+      while (parser.HandleNextDocument(budget)) {
+      }
+    }
+    docs = YAML::LoadAll(std::string(text.data(), text.size()));
+  } catch (const EventBudget::Exceeded& e) {
+    return absl::InvalidArgumentError(absl::StrCat(source_name, ": line ", e.mark.line + 1,
+                                                   ", column ", e.mark.column + 1,
+                                                   ": YAML syntax error: malformed input"));
+  } catch (const YAML::Exception& e) {
+    std::string where;
+    if (!e.mark.is_null()) {
+      where = absl::StrCat("line ", e.mark.line + 1, ", column ", e.mark.column + 1, ": ");
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat(source_name, ": ", where, "YAML syntax error: ", e.msg));
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(source_name, ": YAML error: ", e.what()));
+  }
+  for (size_t i = 0; i < docs.size(); ++i) {
+    // `---` with nothing after it, as editors and generators leave behind.
+    if (docs[i].IsNull()) continue;
+    SourceRef src{std::string(source_name), static_cast<int>(i + 1)};
+    absl::Status status;
+    try {
+      status = ParseObject(docs[i], "", src, "", "", 0, out);
+    } catch (const std::exception& e) {
+      // The parsers avoid throwing accessors; this is a last line of defence.
+      status = absl::InvalidArgumentError(e.what());
+    }
+    if (!status.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(source_name, " doc ", i + 1, ": ", status.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadFile(const std::filesystem::path& path, const std::string& shown,
+                      std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat(shown, ": cannot open file"));
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  if (in.bad()) return absl::DataLossError(absl::StrCat(shown, ": read error"));
+  *out = buf.str();
+  return absl::OkStatus();
+}
+
+bool IsResourceFile(const std::filesystem::path& p) {
+  std::string ext = p.extension().string();
+  return ext == ".yaml" || ext == ".yml" || ext == ".json";
+}
+
+}  // namespace
+
+absl::Status ParseResources(std::string_view text, std::string_view source_name, ResourceSet* out) {
+  ResourceSet tmp;
+  TW_RETURN_IF_ERROR(ParseInto(absl::string_view(text.data(), text.size()),
+                               absl::string_view(source_name.data(), source_name.size()), &tmp));
+  AppendSet(out, &tmp);
+  return absl::OkStatus();
+}
+
+absl::Status LoadResources(const std::string& path, ResourceSet* out) {
+  ResourceSet tmp;
+  if (path == "-") {
+    std::ostringstream buf;
+    buf << std::cin.rdbuf();
+    TW_RETURN_IF_ERROR(ParseInto(buf.str(), "-", &tmp));
+    AppendSet(out, &tmp);
+    return absl::OkStatus();
+  }
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::file_status st = fs::status(path, ec);
+  if (ec || !fs::exists(st))
+    return absl::NotFoundError(absl::StrCat(path, ": no such file or directory"));
+  std::vector<std::string> files;
+  if (fs::is_directory(st)) {
+    fs::recursive_directory_iterator it(path, fs::directory_options::none, ec);
+    for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      std::error_code file_ec;
+      if (it->is_regular_file(file_ec) && IsResourceFile(it->path())) {
+        files.push_back(it->path().string());
+      }
+    }
+    if (ec)
+      return absl::UnavailableError(absl::StrCat(path, ": cannot list directory: ", ec.message()));
+    std::sort(files.begin(), files.end());
+  } else {
+    files.push_back(path);
+  }
+  for (const std::string& file : files) {
+    std::string text;
+    TW_RETURN_IF_ERROR(ReadFile(file, file, &text));
+    TW_RETURN_IF_ERROR(ParseInto(text, file, &tmp));
+  }
+  AppendSet(out, &tmp);
+  return absl::OkStatus();
+}
+
+}  // namespace tierwall::ctl::model
