@@ -11,15 +11,16 @@ constexpr char kNameLabel[] = "projectcalico.org/name";
 
 ResourceIndex::ResourceIndex(const model::ResourceSet& resources) : resources_(resources) {
   for (const model::Endpoint& e : resources.endpoints) {
-    selector::Labels labels;
-    // Profile labels first so the endpoint's own labels win on conflict.
+    // The endpoint's own labels win, then its profiles' labelsToApply in
+    // profile order (the first profile that has a label wins), as Felix's
+    // label inheritance index resolves them.
+    selector::Labels labels = e.labels;
     for (const std::string& name : e.profiles) {
       for (const model::Profile& p : resources.profiles) {
         if (p.name != name) continue;
-        for (const auto& [k, v] : p.labels_to_apply) labels[k] = v;
+        for (const auto& [k, v] : p.labels_to_apply) labels.emplace(k, v);
       }
     }
-    for (const auto& [k, v] : e.labels) labels[k] = v;
     if (!e.namespace_.empty()) labels[std::string(selector::kNamespaceLabel)] = e.namespace_;
     if (!e.service_account.empty()) labels[kServiceAccountLabel] = e.service_account;
     endpoint_labels_.push_back(std::move(labels));

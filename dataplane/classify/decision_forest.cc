@@ -10,30 +10,33 @@ uint32_t DecisionForest::FirstMatch(const ClassKey& key, uint32_t min_priority) 
   uint32_t best = kNoMatch;
   for (const Tree& tree : trees_) {
     if (tree.min_priority >= best) break;  // trees are sorted by min_priority
-    const Node* node = &nodes_[tree.root];
+    const Node* node = &tree.root;
     while (node->dim != kDims) {
-      uint32_t slot = (key.v[node->dim] - node->lo) >> node->shift;
-      node = &nodes_[children_[node->base + slot]];
+      if (node->count >= best) break;  // internal nodes keep their subtree's min priority in count
+      node = &nodes_[node->base + ((key.v[node->dim] - node->lo) >> node->shift)];
     }
-    const LeafBox* box = &boxes_[node->base];
-    const LeafBox* end = box + node->count;
-    for (; box != end; ++box) {
-      if (box->priority >= best) break;  // sorted: nothing better follows
-      if (box->priority < min_priority) continue;
-      bool inside = true;
-      for (int d = 0; d < kDims; ++d) inside &= (key.v[d] - box->lo[d]) <= box->width[d];
-      if (inside) {
-        best = box->priority;
-        break;
-      }
-    }
+    if (node->dim == kDims) best = ScanLeaf(*node, key, min_priority, best);
+  }
+  return best;
+}
+
+uint32_t DecisionForest::ScanLeaf(const Node& leaf, const ClassKey& key, uint32_t min_priority,
+                                  uint32_t best) const {
+  const LeafBox* box = &boxes_[leaf.base];
+  const LeafBox* end = box + leaf.count;
+  for (; box != end; ++box) {
+    if (box->priority >= best) break;  // sorted: nothing better follows
+    if (box->priority < min_priority) continue;
+    bool inside = true;
+    for (int d = 0; d < kDims; ++d) inside &= (key.v[d] - box->lo[d]) <= box->width[d];
+    if (inside) return box->priority;
   }
   return best;
 }
 
 size_t DecisionForest::MemoryBytes() const {
   return trees_.size() * sizeof(Tree) + nodes_.size() * sizeof(Node) +
-         children_.size() * sizeof(uint32_t) + boxes_.size() * sizeof(LeafBox);
+         boxes_.size() * sizeof(LeafBox);
 }
 
 // ---------------------------------------------------------------------------
@@ -91,17 +94,13 @@ class ForestBuilder {
     for (auto& ids : parts) {
       if (ids.empty()) continue;
       uint32_t min_priority = boxes_[ids.front()].priority;
-      uint32_t root = BuildNode(whole, std::move(ids), 1);
+      DecisionForest::Node root = BuildNode(whole, std::move(ids), 1);
       out_->trees_.push_back({root, min_priority});
     }
     std::sort(out_->trees_.begin(), out_->trees_.end(),
               [](const auto& a, const auto& b) { return a.min_priority < b.min_priority; });
     out_->stats_.trees = static_cast<uint32_t>(out_->trees_.size());
-    out_->stats_.nodes = static_cast<uint32_t>(out_->nodes_.size());
     out_->stats_.stored_boxes = out_->boxes_.size();
-    if (out_->trees_.empty()) {  // an empty rule set: one empty leaf, so lookups need no branch
-      out_->nodes_.push_back({kDims, 0, 0, 0, 0, 0});
-    }
   }
 
  private:
@@ -142,7 +141,7 @@ class ForestBuilder {
     ids->swap(kept);
   }
 
-  uint32_t MakeLeaf(const std::vector<uint32_t>& ids, uint32_t depth) {
+  DecisionForest::Node MakeLeaf(const std::vector<uint32_t>& ids, uint32_t depth) {
     DecisionForest::Node leaf{kDims, 0, 0, 0, static_cast<uint32_t>(out_->boxes_.size()),
                               static_cast<uint32_t>(ids.size())};
     for (uint32_t id : ids) {
@@ -156,9 +155,9 @@ class ForestBuilder {
       out_->boxes_.push_back(lb);
     }
     ++out_->stats_.leaves;
+    ++out_->stats_.nodes;
     out_->stats_.max_depth = std::max(out_->stats_.max_depth, depth);
-    out_->nodes_.push_back(leaf);
-    return static_cast<uint32_t>(out_->nodes_.size() - 1);
+    return leaf;
   }
 
   struct Cut {
@@ -206,7 +205,7 @@ class ForestBuilder {
     return best;
   }
 
-  uint32_t BuildNode(const Region& r, std::vector<uint32_t> ids, uint32_t depth) {
+  DecisionForest::Node BuildNode(const Region& r, std::vector<uint32_t> ids, uint32_t depth) {
     Prune(r, &ids);
     // The replication budget is global: per-node space factors alone let
     // adversarial sets (many overlapping wide boxes) grow geometrically with
@@ -226,6 +225,7 @@ class ForestBuilder {
     if (cut.dim < 0 || cut.max_child >= ids.size()) return MakeLeaf(ids, depth);
 
     const int d = cut.dim;
+    const uint32_t subtree_min = boxes_[ids.front()].priority;  // ids are sorted by priority
     std::vector<std::vector<uint32_t>> lists(cut.children);
     for (uint32_t id : ids) {
       const Box& b = boxes_[id].box;
@@ -237,12 +237,12 @@ class ForestBuilder {
     ids.clear();
     ids.shrink_to_fit();
 
-    // Reserve this node's slot and its children's slots before recursing.
-    uint32_t self = static_cast<uint32_t>(out_->nodes_.size());
-    out_->nodes_.push_back({static_cast<uint8_t>(d), static_cast<uint8_t>(cut.shift), 0, r.lo[d],
-                            static_cast<uint32_t>(out_->children_.size()), cut.children});
-    uint32_t child_base = static_cast<uint32_t>(out_->children_.size());
-    out_->children_.resize(out_->children_.size() + cut.children);
+    // Children are stored inline, one 16-byte Node per slot (a shared child is
+    // copied into each of its slots): a lookup does one dependent load per
+    // level instead of two (slot index, then node).
+    uint32_t child_base = static_cast<uint32_t>(out_->nodes_.size());
+    out_->nodes_.resize(out_->nodes_.size() + cut.children);
+    ++out_->stats_.nodes;
 
     // Runs of consecutive slices with the same boxes share one child built
     // for their union: the child's cuts are relative to its own region.
@@ -253,11 +253,12 @@ class ForestBuilder {
       child.lo[d] = r.lo[d] + (c << cut.shift);
       uint64_t child_hi = uint64_t{r.lo[d]} + (uint64_t{end} << cut.shift) - 1;
       child.hi[d] = static_cast<uint32_t>(std::min<uint64_t>(child_hi, r.hi[d]));
-      uint32_t node = BuildNode(child, std::move(lists[c]), depth + 1);
-      for (uint32_t s = c; s < end; ++s) out_->children_[child_base + s] = node;
+      DecisionForest::Node node = BuildNode(child, std::move(lists[c]), depth + 1);
+      for (uint32_t s = c; s < end; ++s) out_->nodes_[child_base + s] = node;
       c = end;
     }
-    return self;
+    return {static_cast<uint8_t>(d), static_cast<uint8_t>(cut.shift), 0, r.lo[d], child_base,
+            subtree_min};
   }
 
   std::vector<PrioritizedBox> boxes_;

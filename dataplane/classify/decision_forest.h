@@ -53,7 +53,7 @@ struct PrioritizedBox {
 };
 
 struct ForestConfig {
-  uint32_t leaf_size = 8;        // boxes a leaf may hold before it is cut
+  uint32_t leaf_size = 6;        // boxes a leaf may hold before it is cut
   uint32_t max_cuts_log2 = 8;    // at most 256 children per node
   double space_factor = 4.0;     // HiCuts spfac: children may hold spfac x parent's boxes
   double wide_fraction = 0.05;   // a box wider than this share of an address dim is "wide"
@@ -81,8 +81,11 @@ class DecisionForest {
  private:
   friend class ForestBuilder;
 
-  // 16 bytes. Internal: children are children_[base .. base+count), the child
-  // for value v is (v[dim] - lo) >> shift. Leaf: boxes are boxes_[base .. base+count).
+  // 16 bytes. Internal: the child for value v is
+  // nodes_[base + ((v[dim] - lo) >> shift)], and count holds the lowest box
+  // priority in the subtree, so a walk stops as soon as the subtree cannot
+  // beat the best match so far. Leaf (dim == kDims): its boxes are
+  // boxes_[base .. base+count), sorted by priority.
   struct Node {
     uint8_t dim;    // kDims for a leaf
     uint8_t shift;
@@ -98,13 +101,14 @@ class DecisionForest {
     uint32_t priority;
   };
   struct Tree {
-    uint32_t root;
+    Node root;
     uint32_t min_priority;  // skip the tree when it cannot beat the best so far
   };
 
+  uint32_t ScanLeaf(const Node& leaf, const ClassKey& key, uint32_t min_priority, uint32_t best) const;
+
   std::vector<Tree> trees_;
   std::vector<Node> nodes_;
-  std::vector<uint32_t> children_;
   std::vector<LeafBox> boxes_;
   Stats stats_;
 };
