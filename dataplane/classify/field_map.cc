@@ -23,12 +23,13 @@ std::vector<T> SortedUnique(std::vector<T> v) {
 }  // namespace
 
 uint32_t AddressMap::LookupV4(uint32_t ip) const {
-  // Intervals starting in [top16 << 16, (top16 + 1) << 16) are
-  // v4_starts_[first .. next); the answer is the last of them <= ip, or the
-  // interval just before `first` (which started in an earlier /16).
-  uint32_t top = ip >> 16;
-  uint32_t lo = v4_by_top16_[top];
-  uint32_t hi = v4_by_top16_[top + 1];
+  if (v4_index_.empty()) return 0;  // no IPv4 ranges: one interval
+  // Intervals starting in block b = [b << shift, (b + 1) << shift) are
+  // v4_starts_[index[b] .. index[b + 1]); the answer is the last of them <= ip,
+  // or the interval just before (which started in an earlier block).
+  uint32_t block = ip >> v4_index_shift_;
+  uint32_t lo = v4_index_[block];
+  uint32_t hi = v4_index_[block + 1];
   while (lo < hi) {  // first start > ip in [lo, hi)
     uint32_t mid = (lo + hi) >> 1;
     if (v4_starts_[mid] <= ip) {
@@ -54,7 +55,7 @@ void AddressMap::RangeToClasses(Family f, U128 lo, U128 hi, uint32_t* first,
 }
 
 size_t AddressMap::MemoryBytes() const {
-  return v4_starts_.size() * sizeof(uint32_t) + v4_by_top16_.size() * sizeof(uint32_t) +
+  return v4_starts_.size() * sizeof(uint32_t) + v4_index_.size() * sizeof(uint32_t) +
          v6_starts_.size() * sizeof(U128);
 }
 
@@ -73,16 +74,22 @@ AddressMap AddressMapBuilder::Build() const {
   AddressMap m;
   m.v4_starts_ = SortedUnique(v4_cuts_);
   m.v6_starts_ = SortedUnique(v6_cuts_);
-  m.v4_by_top16_.resize(65537);
+  if (m.v4_starts_.size() == 1) return m;  // no IPv4 ranges: no index needed
+  // About two index entries per interval, between 2^8 and 2^16 blocks: most
+  // blocks then hold zero or one interval start, so a lookup is two adjacent
+  // index loads plus a step or two of search, while small rule sets do not
+  // pay for a 256 KiB index.
+  int bits = 8;
+  while (bits < 16 && (size_t{1} << bits) < 2 * m.v4_starts_.size()) ++bits;
+  m.v4_index_shift_ = static_cast<uint8_t>(32 - bits);
+  const uint32_t blocks = 1u << bits;
+  m.v4_index_.resize(blocks + 1);
   size_t idx = 0;
-  for (uint32_t top = 0; top <= 65536; ++top) {
-    uint64_t block_start = static_cast<uint64_t>(top) << 16;
+  for (uint32_t block = 0; block <= blocks; ++block) {
+    uint64_t block_start = static_cast<uint64_t>(block) << m.v4_index_shift_;
     while (idx < m.v4_starts_.size() && m.v4_starts_[idx] < block_start) ++idx;
-    m.v4_by_top16_[top] = static_cast<uint32_t>(idx);
+    m.v4_index_[block] = static_cast<uint32_t>(idx);
   }
-  // v4_starts_[0] == 0 sits at index 0 of block 0: LookupV4 returns lo - 1 >= 0
-  // because every block's range [lo, hi) either contains a start <= ip or lo
-  // is the index after the previous block's last start.
   return m;
 }
 
@@ -94,13 +101,18 @@ void SmallFieldMapBuilder::AddRange(uint32_t lo, uint32_t hi) {
 SmallFieldMap SmallFieldMapBuilder::Build() const {
   SmallFieldMap m;
   std::vector<uint32_t> starts = SortedUnique(cuts_);
-  m.table_.resize(max_value_ + 1);
+  m.count_ = static_cast<uint32_t>(starts.size());
+  const bool narrow = m.count_ <= 256;
+  (narrow ? m.narrow_.resize(max_value_ + 1) : m.wide_.resize(max_value_ + 1));
   uint32_t cls = 0;
   for (uint32_t v = 0; v <= max_value_; ++v) {
     if (cls + 1 < starts.size() && starts[cls + 1] == v) ++cls;
-    m.table_[v] = static_cast<uint16_t>(cls);
+    if (narrow) {
+      m.narrow_[v] = static_cast<uint8_t>(cls);
+    } else {
+      m.wide_[v] = static_cast<uint16_t>(cls);
+    }
   }
-  m.count_ = static_cast<uint32_t>(starts.size());
   return m;
 }
 

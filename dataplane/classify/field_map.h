@@ -18,9 +18,9 @@
 
 namespace tierwall::dp::classify {
 
-// Maps an address to its interval. IPv4 uses a 64K-entry index on the top 16
-// bits that narrows the binary search to the few intervals starting inside
-// that /16 (usually one step); IPv6 uses a plain binary search.
+// Maps an address to its interval. IPv4 uses an index on the top 8-16 bits
+// (sized to the number of intervals) that narrows the binary search to the
+// few intervals starting inside that block; IPv6 uses a plain binary search.
 class AddressMap {
  public:
   uint32_t Lookup(const IpAddr& ip) const {
@@ -38,7 +38,10 @@ class AddressMap {
  private:
   friend class AddressMapBuilder;
   std::vector<uint32_t> v4_starts_;    // sorted interval starts, [0] == 0
-  std::vector<uint32_t> v4_by_top16_;  // 65537 entries: first interval starting at >= (i << 16)
+  // v4_index_[b]: first interval starting at >= (b << v4_index_shift_), plus
+  // one entry at the end. Empty when no IPv4 range was added.
+  std::vector<uint32_t> v4_index_;
+  uint8_t v4_index_shift_ = 16;
   std::vector<U128> v6_starts_;        // sorted interval starts, [0] == 0
 };
 
@@ -57,17 +60,20 @@ class AddressMapBuilder {
 // direct table: one load per packet.
 class SmallFieldMap {
  public:
-  uint32_t Lookup(uint32_t value) const { return table_[value]; }
+  // Most rule sets cut a port into fewer than 256 classes: a byte table then
+  // halves the cache footprint (64 KiB instead of 128 KiB per port field).
+  uint32_t Lookup(uint32_t value) const { return narrow_.empty() ? wide_[value] : narrow_[value]; }
   uint32_t size() const { return count_; }
   void RangeToClasses(uint32_t lo, uint32_t hi, uint32_t* first, uint32_t* last) const {
-    *first = table_[lo];
-    *last = table_[hi];
+    *first = Lookup(lo);
+    *last = Lookup(hi);
   }
-  size_t MemoryBytes() const { return table_.size() * sizeof(table_[0]); }
+  size_t MemoryBytes() const { return narrow_.size() + wide_.size() * sizeof(uint16_t); }
 
  private:
   friend class SmallFieldMapBuilder;
-  std::vector<uint16_t> table_;
+  std::vector<uint8_t> narrow_;   // when count_ <= 256
+  std::vector<uint16_t> wide_;    // otherwise
   uint32_t count_ = 0;
 };
 

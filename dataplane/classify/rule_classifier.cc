@@ -54,15 +54,22 @@ void RuleClassifier::FirstMatchBurst(const PacketKey* keys, uint32_t n,
                                      uint32_t* priorities) const {
   constexpr uint32_t kChunk = 32;
   ClassKey mapped[kChunk];
+  uint32_t index[kChunk];
+  uint32_t result[kChunk];
   for (uint32_t base = 0; base < n; base += kChunk) {
     uint32_t count = n - base < kChunk ? n - base : kChunk;
-    for (uint32_t i = 0; i < count; ++i) mapped[i] = MapKey(0, keys[base + i]);
+    uint32_t valid = 0;
     for (uint32_t i = 0; i < count; ++i) {
       const PacketKey& k = keys[base + i];
-      priorities[base + i] = (num_chains_ == 0 || k.src.family != k.dst.family)
-                                 ? kNoMatch
-                                 : forest_.FirstMatch(mapped[i], 0);
+      if (num_chains_ == 0 || k.src.family != k.dst.family) {
+        priorities[base + i] = kNoMatch;
+        continue;
+      }
+      index[valid] = base + i;
+      mapped[valid++] = MapKey(0, k);
     }
+    for (uint32_t j = 0; j < valid; ++j) result[j] = forest_.FirstMatch(mapped[j], 0);
+    for (uint32_t j = 0; j < valid; ++j) priorities[index[j]] = result[j];
   }
 }
 

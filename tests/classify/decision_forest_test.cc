@@ -114,8 +114,12 @@ TEST(AddressMap, MapsEveryAddressToTheIntervalHoldingIt) {
     m.RangeToClasses(Family::kV4, lo, hi, &first, &last);
     EXPECT_EQ(m.LookupV4(lo), first);
     EXPECT_EQ(m.LookupV4(hi), last);
-    if (lo > 0) EXPECT_LT(m.LookupV4(lo - 1), first);
-    if (hi < 0xffffffffu) EXPECT_GT(m.LookupV4(hi + 1), last);
+    if (lo > 0) {
+      EXPECT_LT(m.LookupV4(lo - 1), first);
+    }
+    if (hi < 0xffffffffu) {
+      EXPECT_GT(m.LookupV4(hi + 1), last);
+    }
   }
   EXPECT_EQ(m.LookupV4(0), 0u);
   EXPECT_EQ(m.LookupV6(0), m.v4_count());
