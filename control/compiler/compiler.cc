@@ -348,12 +348,22 @@ class Compiler {
     return boxes;
   }
 
+  // The addresses of the endpoints in `groups`, with the side they sit on.
+  LocalSide LocalOf(const std::vector<bool>& in_group, int direction) const {
+    LocalSide local;
+    local.is_destination = direction == 0;  // ingress: the local endpoint is the destination
+    for (uint32_t e = 0; e < resources_.endpoints.size(); ++e)
+      if (in_group[program_->endpoints[e].group])
+        for (const auto& ip : resources_.endpoints[e].ips) local.addresses.Add(ip);
+    return local;
+  }
+
   absl::Status EmitRules(const std::vector<model::Rule>& rules, const Scope& scope, uint32_t tier,
                          uint32_t policy_meta, const std::vector<uint32_t>& chains,
-                         const std::string& where) {
+                         const LocalSide& local, const std::string& where) {
     if (chains.empty()) return absl::OkStatus();
     for (size_t k = 0; k < rules.size(); ++k) {
-      auto lowered = LowerRule(rules[k], scope, index_, kMaxBoxesPerRule);
+      auto lowered = LowerRule(rules[k], scope, index_, local, kMaxBoxesPerRule);
       if (!lowered.ok()) {
         return absl::Status(lowered.status().code(),
                             absl::StrCat(where, "[", k, "]: ", lowered.status().message()));
@@ -380,7 +390,10 @@ class Compiler {
             return dir == d && InView(e, m) && applies_[p][g * 2 + d];
           });
           const auto& rules = d == 0 ? pol.ingress : pol.egress;
-          if (auto s = EmitRules(rules, scope, t, e.meta, chains,
+          if (chains.empty() || rules.empty()) continue;
+          std::vector<bool> in_group(groups_.size());
+          for (uint32_t g = 0; g < groups_.size(); ++g) in_group[g] = applies_[p][g * 2 + d];
+          if (auto s = EmitRules(rules, scope, t, e.meta, chains, LocalOf(in_group, d),
                                  where + (d == 0 ? "ingress" : "egress"));
               !s.ok()) {
             return s;
@@ -458,7 +471,9 @@ class Compiler {
         auto chains = ChainsWhere([&](uint32_t g, int dir, EvalMode) {
           return dir == d && std::find(groups.begin(), groups.end(), g) != groups.end();
         });
-        if (auto s = EmitRules(*rules, Scope{}, tier, ProfileMeta(name), chains,
+        std::vector<bool> in_group(groups_.size());
+        for (uint32_t g : groups) in_group[g] = true;
+        if (auto s = EmitRules(*rules, Scope{}, tier, ProfileMeta(name), chains, LocalOf(in_group, d),
                                where + (d == 0 ? "ingress" : "egress"));
             !s.ok()) {
           return s;

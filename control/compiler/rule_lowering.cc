@@ -141,7 +141,8 @@ std::vector<std::pair<PortSet, PortSet>> IcmpPairs(const model::Rule& rule) {
 }  // namespace
 
 absl::StatusOr<std::vector<RawBox>> LowerRule(const model::Rule& rule, const Scope& scope,
-                                              const ResourceIndex& index, size_t max_boxes) {
+                                              const ResourceIndex& index, const LocalSide& local,
+                                              size_t max_boxes) {
   PortSet protocols = PortSet::Full(255);
   if (rule.protocol) protocols = protocols.Intersect(One(*rule.protocol, 255));
   if (rule.not_protocol) protocols = protocols.Subtract(One(*rule.not_protocol, 255));
@@ -152,6 +153,7 @@ absl::StatusOr<std::vector<RawBox>> LowerRule(const model::Rule& rule, const Sco
 
   std::vector<SideTerm> src = LowerSide(rule.source, rule, scope, index);
   std::vector<SideTerm> dst = LowerSide(rule.destination, rule, scope, index);
+  for (SideTerm& t : local.is_destination ? dst : src) t.addresses = t.addresses.Intersect(local.addresses);
   const bool icmp = rule.icmp || rule.not_icmp;
   std::vector<std::pair<PortSet, PortSet>> icmp_pairs = IcmpPairs(rule);
 

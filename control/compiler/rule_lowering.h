@@ -16,10 +16,22 @@
 
 namespace tierwall::ctl::compiler {
 
+// Where the rule is evaluated: the side of the packet that is always the
+// local endpoint (the destination for ingress rules, the source for egress
+// rules) and the addresses of every endpoint whose chains use the rule. The
+// local side's addresses are clipped to them: other addresses can never reach
+// those chains, and clipping keeps named ports and wide matches from
+// expanding into boxes nobody can hit.
+struct LocalSide {
+  bool is_destination = true;
+  AddressSet addresses;
+};
+
 // Fails only when the rule would expand into more than max_boxes boxes.
 absl::StatusOr<std::vector<dp::classify::RawBox>> LowerRule(const model::Rule& rule,
                                                             const Scope& scope,
                                                             const ResourceIndex& index,
+                                                            const LocalSide& local,
                                                             size_t max_boxes);
 
 }  // namespace tierwall::ctl::compiler

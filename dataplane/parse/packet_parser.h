@@ -150,7 +150,9 @@ struct ParsedPacket {
 };
 
 // Parses the frame in data[0, len). Returns kNone and fills *out, or the
-// reason to drop the frame. Reads no byte at or after data + len.
+// reason to drop the frame. Reads no byte at or after data + len. Only the
+// first 65535 bytes are looked at (offsets are 16-bit, like an mbuf segment's
+// data_len).
 DropReason Parse(const uint8_t* data, uint32_t len, ParsedPacket* out);
 
 }  // namespace tierwall::dp::parse
