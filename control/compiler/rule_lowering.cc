@@ -1,5 +1,7 @@
 #include "control/compiler/rule_lowering.h"
 
+#include <map>
+
 #include "absl/strings/str_cat.h"
 
 namespace tierwall::ctl::compiler {
@@ -94,17 +96,28 @@ std::vector<SideTerm> LowerSide(const model::EntityRule& side, const model::Rule
   std::vector<SideTerm> terms;
   PortSet numeric = side.ports.empty() ? AllPorts() : PortsOf(side.ports.ranges);
   PortSet not_numeric = PortsOf(side.not_ports.ranges);
+  // Named ports, grouped by port number: one term per distinct port, holding
+  // every address that names it (not one term per endpoint).
+  std::map<uint32_t, AddressSet> named, not_named;
+  for (auto& [a, port] : ResolveNamedPorts(side.ports.names, candidates, sel, rule.protocol, index))
+    named[port] = named[port].Union(a);
+  for (auto& [a, port] : ResolveNamedPorts(side.not_ports.names, candidates, sel, rule.protocol, index))
+    not_named[port] = not_named[port].Union(a);
+
   terms.push_back({addrs, numeric.Subtract(not_numeric)});
-  for (auto& [named_addrs, port] : ResolveNamedPorts(side.ports.names, candidates, sel, rule.protocol, index)) {
+  for (const auto& [port, named_addrs] : named)
     terms.push_back({addrs.Intersect(named_addrs), One(port, 65535).Subtract(not_numeric)});
-  }
-  // Named notPorts exclude (address, port) pairs: split every term in two.
-  for (auto& [not_addrs, port] :
-       ResolveNamedPorts(side.not_ports.names, candidates, sel, rule.protocol, index)) {
+  // Named notPorts exclude (address, port) pairs. A term (A, P) becomes
+  // (A, P without the excluded ports) plus, for each excluded port q in P,
+  // (A without q's addresses, {q}): linear in the number of excluded ports.
+  if (!not_named.empty()) {
+    PortSet excluded(65535);
+    for (const auto& [port, _] : not_named) excluded.Add(port, port);
     std::vector<SideTerm> split;
     for (const SideTerm& t : terms) {
-      split.push_back({t.addresses.Subtract(not_addrs), t.ports});
-      split.push_back({t.addresses.Intersect(not_addrs), t.ports.Subtract(One(port, 65535))});
+      split.push_back({t.addresses, t.ports.Subtract(excluded)});
+      for (const auto& [port, not_addrs] : not_named)
+        if (t.ports.Contains(port)) split.push_back({t.addresses.Subtract(not_addrs), One(port, 65535)});
     }
     terms.swap(split);
   }
