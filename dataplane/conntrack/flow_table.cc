@@ -208,7 +208,31 @@ uint32_t FlowTable::Hash(const FlowKey& k) const {
 LookupResult FlowTable::Lookup(const PacketKey& packet, uint64_t now) {
   FlowKey key;
   const int src_side = NormalizeKey(packet, &key);
-  const uint32_t h = Hash(key);
+  return LookupHashed(key, src_side, Hash(key), now);
+}
+
+void FlowTable::LookupBurst(const PacketKey* packets, size_t n, uint64_t now, LookupResult* out) {
+  constexpr size_t kChunk = 32;  // the worker's burst size; bounds the stack arrays
+  FlowKey keys[kChunk];
+  int sides[kChunk];
+  uint32_t hashes[kChunk];
+  for (size_t base = 0; base < n; base += kChunk) {
+    const size_t m = std::min(kChunk, n - base);
+    for (size_t i = 0; i < m; ++i) {
+      sides[i] = NormalizeKey(packets[base + i], &keys[i]);
+      hashes[i] = Hash(keys[i]);
+      __builtin_prefetch(&slots_[hashes[i] & mask_]);
+    }
+    // A hit is usually in its home slot: fetch its entry's first line early.
+    for (size_t i = 0; i < m; ++i) {
+      const Slot s = slots_[hashes[i] & mask_];
+      if (s.handle != kNoFlow && s.hash == hashes[i]) __builtin_prefetch(&entries_[s.handle]);
+    }
+    for (size_t i = 0; i < m; ++i) out[base + i] = LookupHashed(keys[i], sides[i], hashes[i], now);
+  }
+}
+
+LookupResult FlowTable::LookupHashed(const FlowKey& key, int src_side, uint32_t h, uint64_t now) {
   for (size_t i = h & mask_;; i = (i + 1) & mask_) {
     const Slot s = slots_[i];
     if (s.handle == kNoFlow) return {};

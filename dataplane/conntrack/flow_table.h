@@ -70,7 +70,17 @@
 // Memory per flow: 192 + 8 * slots / capacity bytes, between 202.7 and 213.3
 // (slots/capacity is between 4/3 and 8/3); 208 bytes at the default
 // `--flows 1048576` (2^21 slots), i.e. 208 MiB per worker. MemoryBytesFor()
-// computes it; size the EAL memory (-m) accordingly.
+// computes it. The memory comes from the C++ heap, not from EAL hugepages, so
+// it does not count against `-m` (and works under --no-huge).
+//
+// Cost (bench/flow_table_bench.cc, 1M-flow table, far larger than the LLC):
+// a lookup is two dependent cache misses (slot line, entry line), ~200 ns
+// alone; LookupBurst overlaps them across a burst of 32, ~70 ns per packet.
+//
+// Full table: Insert fails (kTableFull, counted) even if some live entries
+// have expired but not been reclaimed yet; the caller drops the packet (fail
+// closed) and may call Sweep with a larger budget. Insert never evicts a live
+// flow: that would let new traffic cut established connections.
 //
 // Hashing: a keyed multiply-fold hash (wyhash-style) over the 40-byte key,
 // seeded per table: the daemon should pass a random seed so that remote hosts
@@ -265,6 +275,13 @@ class FlowTable {
   // miss. An expired entry is reclaimed and reported as a miss.
   LookupResult Lookup(const PacketKey& packet, uint64_t now);
 
+  // Lookup of n packets, in order, with the same results and side effects as
+  // n Lookup calls. It hashes the whole burst and prefetches first the home
+  // slots and then the entries they point at, so that the two dependent
+  // cache misses of each lookup overlap across the burst instead of adding up
+  // (bench/flow_table_bench.cc has the figures).
+  void LookupBurst(const PacketKey* packets, size_t n, uint64_t now, LookupResult* out);
+
   // Creates the entry for a packet that missed, with the packet's source as
   // initiator. Does not count the packet: call UpdateOnPacket(kOriginal)
   // next. An expired entry with the same key is reclaimed first.
@@ -332,6 +349,7 @@ class FlowTable {
 
   FlowTable(size_t capacity, size_t slots, const TimeoutConfig& timeouts, uint64_t seed);
   uint32_t Hash(const FlowKey& key) const;
+  LookupResult LookupHashed(const FlowKey& key, int src_side, uint32_t hash, uint64_t now);
   // Index of the slot holding `handle` (which must be live).
   size_t FindSlot(FlowHandle handle) const;
   // Empties slot `i` and shifts the rest of its cluster back.
