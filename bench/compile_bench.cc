@@ -40,7 +40,8 @@ ResourceSet Cluster(int services) {
     p.applies_ingress = p.applies_egress = true;
     ctl::model::Rule deny;
     deny.action = Action::kDeny;
-    deny.source.nets.push_back(*dp::classify::Cidr::Parse("198.19." + std::to_string(200 + g) + ".0/24"));
+    deny.source.nets.push_back(
+        *dp::classify::Cidr::Parse("198.19." + std::to_string(200 + g) + ".0/24"));
     p.ingress.push_back(deny);
     ctl::model::Rule pass;
     pass.action = Action::kPass;

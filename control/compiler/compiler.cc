@@ -52,8 +52,7 @@ const char* KindName(const model::Policy& p) {
 std::string TraceName(const model::Policy& p) {
   const char* staged = p.staged ? "staged:" : "";
   switch (p.kind) {
-    case model::PolicyKind::kGlobalNetworkPolicy:
-      return absl::StrCat(p.tier, ".", staged, p.name);
+    case model::PolicyKind::kGlobalNetworkPolicy: return absl::StrCat(p.tier, ".", staged, p.name);
     case model::PolicyKind::kNetworkPolicy:
       return absl::StrCat(p.namespace_, "/", p.tier, ".", staged, p.name);
     case model::PolicyKind::kKubernetesNetworkPolicy:
@@ -114,8 +113,8 @@ class Compiler {
     AssignChains();
     if (auto s = EmitTiers(); !s.ok()) return s;
     if (auto s = EmitProfiles(); !s.ok()) return s;
-    program_->classifier = dp::classify::RuleClassifier::Build(boxes_, num_chains_, options_.forest,
-                                                               restarts_);
+    program_->classifier =
+        dp::classify::RuleClassifier::Build(boxes_, num_chains_, options_.forest, restarts_);
     return std::move(program_);
   }
 
@@ -126,10 +125,12 @@ class Compiler {
     std::set<std::string> seen;
     for (const model::Tier& t : resources_.tiers) {
       if (!seen.insert(t.name).second)
-        return absl::AlreadyExistsError(absl::StrCat(Where(t.source), "Tier ", t.name, " is defined twice"));
+        return absl::AlreadyExistsError(
+            absl::StrCat(Where(t.source), "Tier ", t.name, " is defined twice"));
       tiers_.push_back({t.name, t.order.value_or(kUnsetOrder), t.default_action});
     }
-    if (!seen.count("default")) tiers_.push_back({"default", kDefaultTierOrder, model::Action::kDeny});
+    if (!seen.count("default"))
+      tiers_.push_back({"default", kDefaultTierOrder, model::Action::kDeny});
     std::sort(tiers_.begin(), tiers_.end(), [](const TierEntry& a, const TierEntry& b) {
       return a.order != b.order ? a.order < b.order : a.name < b.name;
     });
@@ -146,8 +147,8 @@ class Compiler {
     for (const model::Policy& p : resources_.policies) {
       auto& seen = p.staged ? staged : enforced;
       if (!seen.emplace(identity(p), &p).second) {
-        return absl::AlreadyExistsError(absl::StrCat(Where(p.source), KindName(p), " ",
-                                                     TraceName(p), " is defined twice"));
+        return absl::AlreadyExistsError(
+            absl::StrCat(Where(p.source), KindName(p), " ", TraceName(p), " is defined twice"));
       }
       if (TierIndex(p.tier) < 0) {
         return absl::FailedPreconditionError(absl::StrCat(Where(p.source), KindName(p), " ",
@@ -155,8 +156,8 @@ class Compiler {
                                                           p.tier, "\" does not exist"));
       }
       if (p.kind != model::PolicyKind::kGlobalNetworkPolicy && p.namespace_.empty()) {
-        return absl::InvalidArgumentError(absl::StrCat(Where(p.source), KindName(p), " ",
-                                                       p.name, ": metadata.namespace is required"));
+        return absl::InvalidArgumentError(absl::StrCat(Where(p.source), KindName(p), " ", p.name,
+                                                       ": metadata.namespace is required"));
       }
     }
     // The pending view: staged Set replaces (or adds), staged Delete removes.
@@ -172,27 +173,32 @@ class Compiler {
       bool pending_view = p.staged ? p.staged_action == model::StagedAction::kSet
                                    : !hidden_in_pending.count(identity(p));
       if (!enforced_view && !pending_view) continue;
-      std::string name = p.kind == model::PolicyKind::kKubernetesNetworkPolicy
-                             ? "knp.default." + p.name
-                             : p.name;
+      std::string name =
+          p.kind == model::PolicyKind::kKubernetesNetworkPolicy ? "knp.default." + p.name : p.name;
       const char* kind = p.kind == model::PolicyKind::kNetworkPolicy ? "NetworkPolicy"
                          : p.kind == model::PolicyKind::kGlobalNetworkPolicy
                              ? "GlobalNetworkPolicy"
                              : "KubernetesNetworkPolicy";
-      PolicyEntry e{&p, static_cast<uint32_t>(TierIndex(p.tier)), p.order.value_or(kUnsetOrder),
-                    absl::StrCat(name, "/", p.namespace_, "/", kind), enforced_view, pending_view, 0};
+      PolicyEntry e{&p,
+                    static_cast<uint32_t>(TierIndex(p.tier)),
+                    p.order.value_or(kUnsetOrder),
+                    absl::StrCat(name, "/", p.namespace_, "/", kind),
+                    enforced_view,
+                    pending_view,
+                    0};
       policies_.push_back(std::move(e));
     }
-    std::stable_sort(policies_.begin(), policies_.end(), [](const PolicyEntry& a, const PolicyEntry& b) {
-      if (a.tier != b.tier) return a.tier < b.tier;
-      if (a.order != b.order) return a.order < b.order;
-      if (a.sort_key != b.sort_key) return a.sort_key < b.sort_key;
-      return a.policy->staged < b.policy->staged;  // never in the same view anyway
-    });
+    std::stable_sort(policies_.begin(), policies_.end(),
+                     [](const PolicyEntry& a, const PolicyEntry& b) {
+                       if (a.tier != b.tier) return a.tier < b.tier;
+                       if (a.order != b.order) return a.order < b.order;
+                       if (a.sort_key != b.sort_key) return a.sort_key < b.sort_key;
+                       return a.policy->staged < b.policy->staged;  // never in the same view anyway
+                     });
     for (PolicyEntry& e : policies_) {
       e.meta = static_cast<uint32_t>(program_->policies.size());
-      program_->policies.push_back({TraceName(*e.policy), static_cast<uint16_t>(e.tier),
-                                    e.policy->staged, false});
+      program_->policies.push_back(
+          {TraceName(*e.policy), static_cast<uint16_t>(e.tier), e.policy->staged, false});
     }
     return absl::OkStatus();
   }
@@ -220,7 +226,8 @@ class Compiler {
           return absl::AlreadyExistsError(absl::StrCat(
               Where(e.source), "endpoint ", name, ": address ", ip.ToString(),
               " already belongs to endpoint ",
-              other.namespace_.empty() ? other.name : absl::StrCat(other.namespace_, "/", other.name)));
+              other.namespace_.empty() ? other.name
+                                       : absl::StrCat(other.namespace_, "/", other.name)));
         }
         addresses.emplace_back(ip, i);
       }
@@ -237,7 +244,8 @@ class Compiler {
   bool Applies(const model::Policy& p, uint32_t endpoint, PolicyDirection d) const {
     if (d == PolicyDirection::kIngress ? !p.applies_ingress : !p.applies_egress) return false;
     const model::Endpoint& e = resources_.endpoints[endpoint];
-    if (p.kind != model::PolicyKind::kGlobalNetworkPolicy && e.namespace_ != p.namespace_) return false;
+    if (p.kind != model::PolicyKind::kGlobalNetworkPolicy && e.namespace_ != p.namespace_)
+      return false;
     if (!p.selector.Matches(index_.EndpointLabels(endpoint))) return false;
     if (p.kind == model::PolicyKind::kGlobalNetworkPolicy && p.namespace_selector &&
         !index_.NamespaceSelectorMatches(*p.namespace_selector, e.namespace_)) {
@@ -266,8 +274,8 @@ class Compiler {
     for (size_t p = 0; p < policies_.size(); ++p)
       for (uint32_t g = 0; g < groups; ++g)
         for (int d = 0; d < 2; ++d)
-          applies_[p][g * 2 + d] =
-              Applies(*policies_[p].policy, groups_[g].representative, static_cast<PolicyDirection>(d));
+          applies_[p][g * 2 + d] = Applies(*policies_[p].policy, groups_[g].representative,
+                                           static_cast<PolicyDirection>(d));
 
     program_->chains.assign(groups * 4, dp::classify::kNoChain);
     // Numbered direction-major, then mode, then group, so a policy that
@@ -301,7 +309,8 @@ class Compiler {
     for (uint32_t g = 0; g < groups_.size(); ++g)
       for (int d = 0; d < 2; ++d)
         for (int m = 0; m < 2; ++m)
-          if (want(g, d, static_cast<EvalMode>(m))) out.push_back(program_->chains[(g * 2 + d) * 2 + m]);
+          if (want(g, d, static_cast<EvalMode>(m)))
+            out.push_back(program_->chains[(g * 2 + d) * 2 + m]);
     std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
@@ -330,8 +339,8 @@ class Compiler {
       i = j + 1;
     }
     if (boxes_.size() > kMaxBoxesTotal) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("the policy set expands to more than ", kMaxBoxesTotal, " classifier boxes"));
+      return absl::ResourceExhaustedError(absl::StrCat("the policy set expands to more than ",
+                                                       kMaxBoxesTotal, " classifier boxes"));
     }
     return absl::OkStatus();
   }
@@ -368,8 +377,8 @@ class Compiler {
         return absl::Status(lowered.status().code(),
                             absl::StrCat(where, "[", k, "]: ", lowered.status().message()));
       }
-      uint32_t id = NewInstance(ToRuleAction(rules[k].action), tier, policy_meta,
-                                static_cast<int32_t>(k));
+      uint32_t id =
+          NewInstance(ToRuleAction(rules[k].action), tier, policy_meta, static_cast<int32_t>(k));
       if (auto s = AddBoxes(id, *lowered, chains); !s.ok()) return s;
     }
     return absl::OkStatus();
@@ -384,7 +393,8 @@ class Compiler {
         if (e.tier != t) continue;
         const model::Policy& pol = *e.policy;
         Scope scope{pol.kind != model::PolicyKind::kGlobalNetworkPolicy, pol.namespace_};
-        std::string where = absl::StrCat(Where(pol.source), KindName(pol), " ", TraceName(pol), ": spec.");
+        std::string where =
+            absl::StrCat(Where(pol.source), KindName(pol), " ", TraceName(pol), ": spec.");
         for (int d = 0; d < 2; ++d) {
           auto chains = ChainsWhere([&](uint32_t g, int dir, EvalMode m) {
             return dir == d && InView(e, m) && applies_[p][g * 2 + d];
@@ -412,8 +422,8 @@ class Compiler {
                 break;
               }
             }
-      RuleAction end_action = tiers_[t].default_action == model::Action::kPass ? RuleAction::kPass
-                                                                               : RuleAction::kDeny;
+      RuleAction end_action =
+          tiers_[t].default_action == model::Action::kPass ? RuleAction::kPass : RuleAction::kDeny;
       for (const auto& [p, where] : by_first) {
         auto chains = ChainsWhere([&](uint32_t g, int d, EvalMode m) {
           return std::find(where.begin(), where.end(), std::make_tuple(g, d, m)) != where.end();
@@ -428,7 +438,8 @@ class Compiler {
   }
 
   uint32_t ProfileMeta(const std::string& name) {
-    auto [it, fresh] = profile_meta_.emplace(name, static_cast<uint32_t>(program_->policies.size()));
+    auto [it, fresh] =
+        profile_meta_.emplace(name, static_cast<uint32_t>(program_->policies.size()));
     if (fresh) {
       program_->policies.push_back({absl::StrCat(kProfileTier, ".", name),
                                     static_cast<uint16_t>(tiers_.size()), false, true});
@@ -458,8 +469,9 @@ class Compiler {
       const model::Profile* resource = nullptr;
       for (const model::Profile& p : resources_.profiles)
         if (p.name == name) resource = &p;
-      std::string where = resource ? absl::StrCat(Where(resource->source), "Profile ", name, ": spec.")
-                                   : absl::StrCat("Profile ", name, ": ");
+      std::string where = resource
+                              ? absl::StrCat(Where(resource->source), "Profile ", name, ": spec.")
+                              : absl::StrCat("Profile ", name, ": ");
       for (int d = 0; d < 2; ++d) {
         const std::vector<model::Rule>* rules = nullptr;
         if (resource) {
@@ -473,8 +485,8 @@ class Compiler {
         });
         std::vector<bool> in_group(groups_.size());
         for (uint32_t g : groups) in_group[g] = true;
-        if (auto s = EmitRules(*rules, Scope{}, tier, ProfileMeta(name), chains, LocalOf(in_group, d),
-                               where + (d == 0 ? "ingress" : "egress"));
+        if (auto s = EmitRules(*rules, Scope{}, tier, ProfileMeta(name), chains,
+                               LocalOf(in_group, d), where + (d == 0 ? "ingress" : "egress"));
             !s.ok()) {
           return s;
         }
@@ -490,7 +502,8 @@ class Compiler {
       auto chains = ChainsWhere([&](uint32_t g, int, EvalMode) {
         return std::find(groups.begin(), groups.end(), g) != groups.end();
       });
-      uint32_t id = NewInstance(RuleAction::kDeny, tier, ProfileMeta(name), dp::classify::kEndOfTierRule);
+      uint32_t id =
+          NewInstance(RuleAction::kDeny, tier, ProfileMeta(name), dp::classify::kEndOfTierRule);
       if (auto s = AddBoxes(id, MatchEverything(), chains); !s.ok()) return s;
     }
     uint32_t end = static_cast<uint32_t>(program_->rules.size());

@@ -22,6 +22,6 @@ struct CompileOptions {
 };
 
 absl::StatusOr<std::unique_ptr<dp::classify::Program>> Compile(const model::ResourceSet& resources,
-                                                                const CompileOptions& options = {});
+                                                               const CompileOptions& options = {});
 
 }  // namespace tierwall::ctl::compiler

@@ -114,8 +114,9 @@ class AddressSet {
   using Family = dp::classify::Family;
   using U128 = dp::classify::U128;
 
-  AddressSet() : sets_{IntervalSet<U128>(dp::classify::MaxAddress(Family::kV4)),
-                       IntervalSet<U128>(dp::classify::MaxAddress(Family::kV6))} {}
+  AddressSet()
+      : sets_{IntervalSet<U128>(dp::classify::MaxAddress(Family::kV4)),
+              IntervalSet<U128>(dp::classify::MaxAddress(Family::kV6))} {}
   static AddressSet All() {
     AddressSet s;
     s.sets_[0] = IntervalSet<U128>::Full(dp::classify::MaxAddress(Family::kV4));
@@ -129,13 +130,18 @@ class AddressSet {
   IntervalSet<U128>& of(Family f) { return sets_[f == Family::kV4 ? 0 : 1]; }
   bool empty() const { return sets_[0].empty() && sets_[1].empty(); }
 
-  AddressSet Intersect(const AddressSet& o) const { return Combine(o, &IntervalSet<U128>::Intersect); }
-  AddressSet Subtract(const AddressSet& o) const { return Combine(o, &IntervalSet<U128>::Subtract); }
+  AddressSet Intersect(const AddressSet& o) const {
+    return Combine(o, &IntervalSet<U128>::Intersect);
+  }
+  AddressSet Subtract(const AddressSet& o) const {
+    return Combine(o, &IntervalSet<U128>::Subtract);
+  }
   AddressSet Union(const AddressSet& o) const { return Combine(o, &IntervalSet<U128>::Union); }
 
  private:
   AddressSet Combine(const AddressSet& o,
-                     IntervalSet<U128> (IntervalSet<U128>::*op)(const IntervalSet<U128>&) const) const {
+                     IntervalSet<U128> (IntervalSet<U128>::*op)(const IntervalSet<U128>&)
+                         const) const {
     AddressSet r;
     r.sets_[0] = (sets_[0].*op)(o.sets_[0]);
     r.sets_[1] = (sets_[1].*op)(o.sets_[1]);

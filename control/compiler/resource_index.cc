@@ -73,7 +73,8 @@ std::vector<Candidate> ResourceIndex::Candidates(
     if (visible(resources_.endpoints[i].namespace_)) out.push_back({Candidate::kEndpoint, i});
   for (uint32_t i = 0; i < resources_.network_sets.size(); ++i) {
     const model::NetworkSet& n = resources_.network_sets[i];
-    if (visible(n.global ? std::string() : n.namespace_)) out.push_back({Candidate::kNetworkSet, i});
+    if (visible(n.global ? std::string() : n.namespace_))
+      out.push_back({Candidate::kNetworkSet, i});
   }
   return out;
 }

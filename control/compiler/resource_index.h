@@ -47,8 +47,8 @@ class ResourceIndex {
   bool NamespaceSelectorMatches(const selector::Selector& sel, const std::string& ns) const;
 
   // The things a rule entity may select (before its own selector).
-  std::vector<Candidate> Candidates(const Scope& scope,
-                                    const std::optional<selector::Selector>& namespace_selector) const;
+  std::vector<Candidate> Candidates(
+      const Scope& scope, const std::optional<selector::Selector>& namespace_selector) const;
 
   // Addresses of the candidates whose effective labels match `sel`.
   AddressSet AddressesMatching(const std::vector<Candidate>& candidates,

@@ -85,7 +85,8 @@ std::vector<SideTerm> LowerSide(const model::EntityRule& side, const model::Rule
       bool named = sa.names.empty();
       for (const auto& n : sa.names) named |= (n == e.service_account);
       if (!named) continue;
-      if (sa.selector && !sa.selector->Matches(selector::Labels{{"projectcalico.org/name", e.service_account}}))
+      if (sa.selector &&
+          !sa.selector->Matches(selector::Labels{{"projectcalico.org/name", e.service_account}}))
         continue;
       for (const auto& ip : e.ips) sa_addrs.Add(ip);
     }
@@ -101,7 +102,8 @@ std::vector<SideTerm> LowerSide(const model::EntityRule& side, const model::Rule
   std::map<uint32_t, AddressSet> named, not_named;
   for (auto& [a, port] : ResolveNamedPorts(side.ports.names, candidates, sel, rule.protocol, index))
     named[port] = named[port].Union(a);
-  for (auto& [a, port] : ResolveNamedPorts(side.not_ports.names, candidates, sel, rule.protocol, index))
+  for (auto& [a, port] :
+       ResolveNamedPorts(side.not_ports.names, candidates, sel, rule.protocol, index))
     not_named[port] = not_named[port].Union(a);
 
   terms.push_back({addrs, numeric.Subtract(not_numeric)});
@@ -117,7 +119,8 @@ std::vector<SideTerm> LowerSide(const model::EntityRule& side, const model::Rule
     for (const SideTerm& t : terms) {
       split.push_back({t.addresses, t.ports.Subtract(excluded)});
       for (const auto& [port, not_addrs] : not_named)
-        if (t.ports.Contains(port)) split.push_back({t.addresses.Subtract(not_addrs), One(port, 65535)});
+        if (t.ports.Contains(port))
+          split.push_back({t.addresses.Subtract(not_addrs), One(port, 65535)});
     }
     terms.swap(split);
   }
@@ -166,7 +169,8 @@ absl::StatusOr<std::vector<RawBox>> LowerRule(const model::Rule& rule, const Sco
 
   std::vector<SideTerm> src = LowerSide(rule.source, rule, scope, index);
   std::vector<SideTerm> dst = LowerSide(rule.destination, rule, scope, index);
-  for (SideTerm& t : local.is_destination ? dst : src) t.addresses = t.addresses.Intersect(local.addresses);
+  for (SideTerm& t : local.is_destination ? dst : src)
+    t.addresses = t.addresses.Intersect(local.addresses);
   const bool icmp = rule.icmp || rule.not_icmp;
   std::vector<std::pair<PortSet, PortSet>> icmp_pairs = IcmpPairs(rule);
 
@@ -182,8 +186,10 @@ absl::StatusOr<std::vector<RawBox>> LowerRule(const model::Rule& rule, const Sco
           b.src_lo = s.lo, b.src_hi = s.hi;
           b.dst_lo = d.lo, b.dst_hi = d.hi;
           b.proto_lo = static_cast<uint8_t>(p.lo), b.proto_hi = static_cast<uint8_t>(p.hi);
-          b.src_port_lo = static_cast<uint16_t>(sp.lo), b.src_port_hi = static_cast<uint16_t>(sp.hi);
-          b.dst_port_lo = static_cast<uint16_t>(dp.lo), b.dst_port_hi = static_cast<uint16_t>(dp.hi);
+          b.src_port_lo = static_cast<uint16_t>(sp.lo),
+          b.src_port_hi = static_cast<uint16_t>(sp.hi);
+          b.dst_port_lo = static_cast<uint16_t>(dp.lo),
+          b.dst_port_hi = static_cast<uint16_t>(dp.hi);
           boxes.push_back(b);
         }
     return true;

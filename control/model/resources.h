@@ -32,7 +32,7 @@ struct SourceRef {
 
 struct Tier {
   std::string name;
-  std::optional<double> order;         // unset = after every ordered tier
+  std::optional<double> order;            // unset = after every ordered tier
   Action default_action = Action::kDeny;  // kDeny or kPass only
   SourceRef source;
 };
@@ -81,11 +81,12 @@ struct EntityRule {
 
 struct Rule {
   Action action = Action::kAllow;
-  std::optional<uint8_t> protocol;      // names resolved: tcp 6, udp 17, icmp 1, icmpv6 58, sctp 132, udplite 136
+  std::optional<uint8_t>
+      protocol;  // names resolved: tcp 6, udp 17, icmp 1, icmpv6 58, sctp 132, udplite 136
   std::optional<uint8_t> not_protocol;
   std::optional<IcmpMatch> icmp;
   std::optional<IcmpMatch> not_icmp;
-  std::optional<int> ip_version;        // 4 or 6
+  std::optional<int> ip_version;  // 4 or 6
   EntityRule source;
   EntityRule destination;
   std::optional<HttpMatch> http;
@@ -101,18 +102,18 @@ enum class StagedAction { kSet, kDelete, kLearn, kIgnore };
 
 struct Policy {
   PolicyKind kind = PolicyKind::kNetworkPolicy;
-  bool staged = false;                       // Staged* kinds
+  bool staged = false;  // Staged* kinds
   StagedAction staged_action = StagedAction::kSet;
   // The name without any "<tier>." prefix: metadata.name "app.frontend" in
   // tier "app" is stored as "frontend". Kubernetes policies keep their name.
   std::string name;
-  std::string namespace_;                    // empty for global policies
-  std::string tier = "default";              // Kubernetes policies: always "default"
-  std::optional<double> order;               // Kubernetes policies: 1000
-  Selector selector;                         // empty = all()
+  std::string namespace_;                      // empty for global policies
+  std::string tier = "default";                // Kubernetes policies: always "default"
+  std::optional<double> order;                 // Kubernetes policies: 1000
+  Selector selector;                           // empty = all()
   std::optional<Selector> namespace_selector;  // GlobalNetworkPolicy only
   std::optional<Selector> service_account_selector;
-  bool applies_ingress = false;              // `types`, derived when omitted
+  bool applies_ingress = false;  // `types`, derived when omitted
   bool applies_egress = false;
   std::vector<Rule> ingress;
   std::vector<Rule> egress;
@@ -129,7 +130,7 @@ enum class EndpointKind { kWorkload, kHost };
 
 struct Endpoint {
   EndpointKind kind = EndpointKind::kWorkload;
-  std::string name;        // WorkloadEndpoint: spec.pod (or metadata.name); HostEndpoint: metadata.name
+  std::string name;  // WorkloadEndpoint: spec.pod (or metadata.name); HostEndpoint: metadata.name
   std::string namespace_;  // empty for host endpoints
   Labels labels;
   std::vector<IpAddr> ips;  // WEP ipNetworks (/32, /128), HEP expectedIPs

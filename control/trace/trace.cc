@@ -1,7 +1,6 @@
 #include "control/trace/trace.h"
 
 #include <nlohmann/json.hpp>
-
 #include <sstream>
 
 namespace tierwall::ctl::trace {
@@ -27,8 +26,9 @@ std::vector<std::string> TraceStrings(const Program& program, const uint32_t* id
   for (uint8_t i = 0; i < count; ++i) {
     const auto& rule = program.rules[ids[i]];
     const auto& policy = program.policies[rule.policy];
-    out.push_back(std::to_string(i) + "|" + program.tiers[rule.tier].name + "|" + policy.trace_name +
-                  "|" + ActionWord(rule.action) + "|" + std::to_string(rule.rule_index));
+    out.push_back(std::to_string(i) + "|" + program.tiers[rule.tier].name + "|" +
+                  policy.trace_name + "|" + ActionWord(rule.action) + "|" +
+                  std::to_string(rule.rule_index));
   }
   return out;
 }
@@ -67,7 +67,8 @@ std::string ProtoName(uint8_t p) {
 }
 
 std::string Endpoint(const dp::classify::IpAddr& ip, uint16_t port, bool has_port) {
-  std::string addr = ip.family == dp::classify::Family::kV6 ? "[" + ip.ToString() + "]" : ip.ToString();
+  std::string addr =
+      ip.family == dp::classify::Family::kV6 ? "[" + ip.ToString() + "]" : ip.ToString();
   return has_port ? addr + ":" + std::to_string(port) : addr;
 }
 
@@ -78,7 +79,8 @@ TraceReport TracePacket(const Program& program, const dp::classify::PacketKey& p
   program.Evaluate(packet, &v);
   TraceReport r;
   r.verdict = ActionWord(v.verdict);
-  if (v.src_endpoint != dp::classify::kNoEndpoint) r.source_endpoint = program.endpoints[v.src_endpoint].name;
+  if (v.src_endpoint != dp::classify::kNoEndpoint)
+    r.source_endpoint = program.endpoints[v.src_endpoint].name;
   if (v.dst_endpoint != dp::classify::kNoEndpoint)
     r.destination_endpoint = program.endpoints[v.dst_endpoint].name;
   r.egress = Report(program, v.egress);
@@ -88,10 +90,10 @@ TraceReport TracePacket(const Program& program, const dp::classify::PacketKey& p
 
 std::string ToJson(const TraceReport& r) {
   nlohmann::ordered_json j = {{"verdict", r.verdict},
-                      {"source", EndpointJson(r.source_endpoint)},
-                      {"destination", EndpointJson(r.destination_endpoint)},
-                      {"egress", DirectionJson(r.egress)},
-                      {"ingress", DirectionJson(r.ingress)}};
+                              {"source", EndpointJson(r.source_endpoint)},
+                              {"destination", EndpointJson(r.destination_endpoint)},
+                              {"egress", DirectionJson(r.egress)},
+                              {"ingress", DirectionJson(r.ingress)}};
   return j.dump();
 }
 
@@ -106,7 +108,8 @@ std::string ToText(const TraceReport& r, const dp::classify::PacketKey& p) {
   out << "source:      " << r.source_endpoint.value_or("(unknown address)") << "\n";
   out << "destination: " << r.destination_endpoint.value_or("(unknown address)") << "\n";
   out << "verdict:     " << (r.verdict == "allow" ? "ALLOW" : "DENY") << "\n";
-  auto section = [&](const char* title, const char* where, const std::optional<DirectionReport>& d) {
+  auto section = [&](const char* title, const char* where,
+                     const std::optional<DirectionReport>& d) {
     out << "\n" << title;
     if (!d) {
       out << ": not evaluated (" << where << " is not a known endpoint)\n";
@@ -117,15 +120,17 @@ std::string ToText(const TraceReport& r, const dp::classify::PacketKey& p) {
     out << "\n";
     auto table = [&](const char* label, const std::vector<std::string>& entries) {
       out << "  " << label << ":\n";
-      out << "    #  TIER                 POLICY                                        ACTION  RULE\n";
+      out << "    #  TIER                 POLICY                                        ACTION  "
+             "RULE\n";
       for (const std::string& e : entries) {
         std::vector<std::string> f;
         std::stringstream ss(e);
         for (std::string part; std::getline(ss, part, '|');) f.push_back(part);
         if (f.size() != 5) continue;
         char line[256];
-        std::snprintf(line, sizeof(line), "    %-2s %-20s %-45s %-7s %s\n", f[0].c_str(), f[1].c_str(),
-                      f[2].c_str(), f[3].c_str(), f[4] == "-1" ? "end of tier" : f[4].c_str());
+        std::snprintf(line, sizeof(line), "    %-2s %-20s %-45s %-7s %s\n", f[0].c_str(),
+                      f[1].c_str(), f[2].c_str(), f[3].c_str(),
+                      f[4] == "-1" ? "end of tier" : f[4].c_str());
         out << line;
       }
     };

@@ -26,14 +26,15 @@ struct DirectionReport {
 };
 
 struct TraceReport {
-  std::string verdict;  // "allow" | "deny"
-  std::optional<std::string> source_endpoint;       // "<ns>/<name>" or host endpoint name
+  std::string verdict;                         // "allow" | "deny"
+  std::optional<std::string> source_endpoint;  // "<ns>/<name>" or host endpoint name
   std::optional<std::string> destination_endpoint;
   std::optional<DirectionReport> egress;   // evaluated at the source endpoint
   std::optional<DirectionReport> ingress;  // evaluated at the destination endpoint
 };
 
-TraceReport TracePacket(const dp::classify::Program& program, const dp::classify::PacketKey& packet);
+TraceReport TracePacket(const dp::classify::Program& program,
+                        const dp::classify::PacketKey& packet);
 
 // {"verdict":..,"source":{"endpoint":..|null},"destination":{..},"egress":null|{..},"ingress":null|{..}}
 std::string ToJson(const TraceReport& report);

@@ -91,12 +91,15 @@ int RunTrace(const TraceArgs& a) {
   if (!src) return usage("--src " + a.src + ": " + error);
   auto dst = ParseHostPort(a.dst, &error);
   if (!dst) return usage("--dst " + a.dst + ": " + error);
-  if (src->ip.family != dst->ip.family) return usage("--src and --dst must both be IPv4 or both IPv6");
+  if (src->ip.family != dst->ip.family)
+    return usage("--src and --dst must both be IPv4 or both IPv6");
   auto proto = ParseProtocol(a.proto);
-  if (!proto) return usage("--proto " + a.proto + ": expected tcp, udp, icmp, icmpv6, sctp or 0-255");
+  if (!proto)
+    return usage("--proto " + a.proto + ": expected tcp, udp, icmp, icmpv6, sctp or 0-255");
   bool icmp = *proto == 1 || *proto == 58;
   bool ports = *proto == 6 || *proto == 17 || *proto == 132;
-  if ((a.icmp_type || a.icmp_code) && !icmp) return usage("--icmp-type/--icmp-code need --proto icmp or icmpv6");
+  if ((a.icmp_type || a.icmp_code) && !icmp)
+    return usage("--icmp-type/--icmp-code need --proto icmp or icmpv6");
   if (a.icmp_code && !a.icmp_type) return usage("--icmp-code needs --icmp-type");
   if ((src->port || dst->port) && !ports) return usage("ports need --proto tcp, udp or sctp");
 
@@ -118,7 +121,8 @@ int RunTrace(const TraceArgs& a) {
   key.dst = dst->ip;
   key.proto = *proto;
   if (icmp) {
-    key.src_port = static_cast<uint16_t>(a.icmp_type.value_or(*proto == 1 ? 8 : 128));  // echo request
+    key.src_port =
+        static_cast<uint16_t>(a.icmp_type.value_or(*proto == 1 ? 8 : 128));  // echo request
     key.dst_port = static_cast<uint16_t>(a.icmp_code.value_or(0));
   } else {
     key.src_port = src->port.value_or(0);
@@ -138,13 +142,16 @@ int RunTrace(const TraceArgs& a) {
 void RegisterTrace(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<TraceArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "trace", "What would happen to this packet, and why (offline: compiles -f resources locally)");
-  cmd->add_option("-f,--filename", args->files, "Resource YAML file, directory or - for stdin (repeatable)")
+      "trace",
+      "What would happen to this packet, and why (offline: compiles -f resources locally)");
+  cmd->add_option("-f,--filename", args->files,
+                  "Resource YAML file, directory or - for stdin (repeatable)")
       ->required();
   cmd->add_option("--src", args->src, "Source IP[:PORT] ([v6]:PORT for IPv6)")->required();
   cmd->add_option("--dst", args->dst, "Destination IP[:PORT]")->required();
   cmd->add_option("--proto", args->proto, "tcp|udp|icmp|icmpv6|sctp|NUMBER")->capture_default_str();
-  cmd->add_option("--icmp-type", args->icmp_type, "ICMP type (default: echo request)")->check(CLI::Range(0, 255));
+  cmd->add_option("--icmp-type", args->icmp_type, "ICMP type (default: echo request)")
+      ->check(CLI::Range(0, 255));
   cmd->add_option("--icmp-code", args->icmp_code, "ICMP code")->check(CLI::Range(0, 255));
   cmd->add_option("-o,--output", args->output, "text|json")
       ->check(CLI::IsMember({"text", "json"}))

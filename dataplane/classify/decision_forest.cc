@@ -75,10 +75,9 @@ class ForestBuilder {
 
   void Build() {
     // Stable priority order: every id list below stays sorted by priority.
-    std::stable_sort(boxes_.begin(), boxes_.end(),
-                     [](const PrioritizedBox& a, const PrioritizedBox& b) {
-                       return a.priority < b.priority;
-                     });
+    std::stable_sort(
+        boxes_.begin(), boxes_.end(),
+        [](const PrioritizedBox& a, const PrioritizedBox& b) { return a.priority < b.priority; });
     // Partition by width on the address dimensions (EffiCuts/CutSplit): a
     // wide box in a tree that cuts addresses would be copied everywhere.
     std::vector<uint32_t> parts[4];
@@ -142,7 +141,11 @@ class ForestBuilder {
   }
 
   DecisionForest::Node MakeLeaf(const std::vector<uint32_t>& ids, uint32_t depth) {
-    DecisionForest::Node leaf{kDims, 0, 0, 0, static_cast<uint32_t>(out_->boxes_.size()),
+    DecisionForest::Node leaf{kDims,
+                              0,
+                              0,
+                              0,
+                              static_cast<uint32_t>(out_->boxes_.size()),
                               static_cast<uint32_t>(ids.size())};
     for (uint32_t id : ids) {
       const PrioritizedBox& pb = boxes_[id];
@@ -257,7 +260,11 @@ class ForestBuilder {
       for (uint32_t s = c; s < end; ++s) out_->nodes_[child_base + s] = node;
       c = end;
     }
-    return {static_cast<uint8_t>(d), static_cast<uint8_t>(cut.shift), 0, r.lo[d], child_base,
+    return {static_cast<uint8_t>(d),
+            static_cast<uint8_t>(cut.shift),
+            0,
+            r.lo[d],
+            child_base,
             subtree_min};
   }
 

@@ -53,10 +53,10 @@ struct PrioritizedBox {
 };
 
 struct ForestConfig {
-  uint32_t leaf_size = 6;        // boxes a leaf may hold before it is cut
-  uint32_t max_cuts_log2 = 8;    // at most 256 children per node
-  double space_factor = 4.0;     // HiCuts spfac: children may hold spfac x parent's boxes
-  double wide_fraction = 0.05;   // a box wider than this share of an address dim is "wide"
+  uint32_t leaf_size = 6;       // boxes a leaf may hold before it is cut
+  uint32_t max_cuts_log2 = 8;   // at most 256 children per node
+  double space_factor = 4.0;    // HiCuts spfac: children may hold spfac x parent's boxes
+  double wide_fraction = 0.05;  // a box wider than this share of an address dim is "wide"
   uint32_t max_depth = 40;
   double max_replication = 16.0;  // box copies in all children, as a multiple of the box count
 };
@@ -87,7 +87,7 @@ class DecisionForest {
   // beat the best match so far. Leaf (dim == kDims): its boxes are
   // boxes_[base .. base+count), sorted by priority.
   struct Node {
-    uint8_t dim;    // kDims for a leaf
+    uint8_t dim;  // kDims for a leaf
     uint8_t shift;
     uint16_t pad;
     uint32_t lo;
@@ -105,7 +105,8 @@ class DecisionForest {
     uint32_t min_priority;  // skip the tree when it cannot beat the best so far
   };
 
-  uint32_t ScanLeaf(const Node& leaf, const ClassKey& key, uint32_t min_priority, uint32_t best) const;
+  uint32_t ScanLeaf(const Node& leaf, const ClassKey& key, uint32_t min_priority,
+                    uint32_t best) const;
 
   std::vector<Tree> trees_;
   std::vector<Node> nodes_;

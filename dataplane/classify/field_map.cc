@@ -39,14 +39,14 @@ uint32_t AddressMap::LookupV4(uint32_t ip) const {
     base = base[half - 1] <= ip ? base + half : base;
     n -= half;
   }
-  uint32_t below = static_cast<uint32_t>(base - v4_starts_.data()) + (n == 1 && *base <= ip ? 1 : 0);
+  uint32_t below =
+      static_cast<uint32_t>(base - v4_starts_.data()) + (n == 1 && *base <= ip ? 1 : 0);
   return below - 1;
 }
 
 uint32_t AddressMap::LookupV6(U128 ip) const { return v4_count() + IntervalOf(v6_starts_, ip); }
 
-void AddressMap::RangeToClasses(Family f, U128 lo, U128 hi, uint32_t* first,
-                                uint32_t* last) const {
+void AddressMap::RangeToClasses(Family f, U128 lo, U128 hi, uint32_t* first, uint32_t* last) const {
   if (f == Family::kV4) {
     *first = LookupV4(static_cast<uint32_t>(lo));
     *last = LookupV4(static_cast<uint32_t>(hi));

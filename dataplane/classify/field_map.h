@@ -24,8 +24,7 @@ namespace tierwall::dp::classify {
 class AddressMap {
  public:
   uint32_t Lookup(const IpAddr& ip) const {
-    return ip.family == Family::kV4 ? LookupV4(static_cast<uint32_t>(ip.bits))
-                                    : LookupV6(ip.bits);
+    return ip.family == Family::kV4 ? LookupV4(static_cast<uint32_t>(ip.bits)) : LookupV6(ip.bits);
   }
   uint32_t LookupV4(uint32_t ip) const;
   uint32_t LookupV6(U128 ip) const;
@@ -37,12 +36,12 @@ class AddressMap {
 
  private:
   friend class AddressMapBuilder;
-  std::vector<uint32_t> v4_starts_;    // sorted interval starts, [0] == 0
+  std::vector<uint32_t> v4_starts_;  // sorted interval starts, [0] == 0
   // v4_index_[b]: first interval starting at >= (b << v4_index_shift_), plus
   // one entry at the end. Empty when no IPv4 range was added.
   std::vector<uint32_t> v4_index_;
   uint8_t v4_index_shift_ = 16;
-  std::vector<U128> v6_starts_;        // sorted interval starts, [0] == 0
+  std::vector<U128> v6_starts_;  // sorted interval starts, [0] == 0
 };
 
 class AddressMapBuilder {
@@ -72,8 +71,8 @@ class SmallFieldMap {
 
  private:
   friend class SmallFieldMapBuilder;
-  std::vector<uint8_t> narrow_;   // when count_ <= 256
-  std::vector<uint16_t> wide_;    // otherwise
+  std::vector<uint8_t> narrow_;  // when count_ <= 256
+  std::vector<uint16_t> wide_;   // otherwise
   uint32_t count_ = 0;
 };
 

@@ -57,12 +57,13 @@ std::optional<Cidr> Cidr::Parse(std::string_view text, std::string* error) {
   if (slash != std::string_view::npos) {
     std::string_view len_text = text.substr(slash + 1);
     auto [ptr, ec] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), len);
-    if (ec != std::errc() || ptr != len_text.data() + len_text.size() || len_text.empty() || len < 0 ||
-        len > AddressBits(ip->family)) {
+    if (ec != std::errc() || ptr != len_text.data() + len_text.size() || len_text.empty() ||
+        len < 0 || len > AddressBits(ip->family)) {
       return fail("has an invalid prefix length");
     }
   }
-  if (ip->bits & HostMask(ip->family, len)) return fail("has host bits set below the prefix length");
+  if (ip->bits & HostMask(ip->family, len))
+    return fail("has host bits set below the prefix length");
   return Cidr{*ip, static_cast<uint8_t>(len)};
 }
 

@@ -75,7 +75,8 @@ void Program::Evaluate(const PacketKey& packet, PacketVerdict* out) const {
       t->pending = t->enforced;
       t->pending_count = t->enforced_count;
     } else {
-      t->pending_verdict = EvaluateChain(pending_chain, packet, t->pending.data(), &t->pending_count);
+      t->pending_verdict =
+          EvaluateChain(pending_chain, packet, t->pending.data(), &t->pending_count);
     }
   };
 
@@ -96,8 +97,8 @@ void Program::Evaluate(const PacketKey& packet, PacketVerdict* out) const {
 }
 
 size_t Program::MemoryBytes() const {
-  return classifier.MemoryBytes() + rules.size() * sizeof(RuleMeta) +
-         endpoint_index.MemoryBytes() + chains.size() * sizeof(uint32_t);
+  return classifier.MemoryBytes() + rules.size() * sizeof(RuleMeta) + endpoint_index.MemoryBytes() +
+         chains.size() * sizeof(uint32_t);
 }
 
 }  // namespace tierwall::dp::classify

@@ -50,10 +50,10 @@ inline constexpr int kMaxTraceEntries = 32;
 // One rule instance, indexed by its priority.
 struct RuleMeta {
   RuleAction action;
-  uint16_t tier;          // index into Program::tiers
-  uint32_t policy;        // index into Program::policies
-  int32_t rule_index;     // within the policy's rule list for this direction; -1 = end of tier
-  uint32_t next_tier;     // first instance of the next tier (where Pass continues)
+  uint16_t tier;       // index into Program::tiers
+  uint32_t policy;     // index into Program::policies
+  int32_t rule_index;  // within the policy's rule list for this direction; -1 = end of tier
+  uint32_t next_tier;  // first instance of the next tier (where Pass continues)
 };
 
 struct TierMeta {
@@ -68,8 +68,8 @@ struct PolicyMeta {
 };
 
 struct EndpointMeta {
-  std::string name;       // "<ns>/<name>" for workloads, "<name>" for host endpoints
-  uint32_t group;         // endpoints policy cannot tell apart share a group
+  std::string name;  // "<ns>/<name>" for workloads, "<name>" for host endpoints
+  uint32_t group;    // endpoints policy cannot tell apart share a group
 };
 
 // Open-addressing hash of endpoint addresses; flat arrays, linear probing.

@@ -44,8 +44,9 @@ RuleClassifier RuleClassifier::Build(const std::vector<PrioritizedRawBox>& boxes
     class_boxes.push_back(cb);
   }
   if (num_chains == 0) return c;
-  std::array<uint32_t, kDims> max{num_chains - 1,       c.src_.size() - 1,      c.dst_.size() - 1,
-                                  c.proto_.size() - 1, c.src_port_.size() - 1, c.dst_port_.size() - 1};
+  std::array<uint32_t, kDims> max{num_chains - 1,         c.src_.size() - 1,
+                                  c.dst_.size() - 1,      c.proto_.size() - 1,
+                                  c.src_port_.size() - 1, c.dst_port_.size() - 1};
   c.forest_ = BuildDecisionForest(std::move(class_boxes), max, config, std::move(restart_points));
   return c;
 }
@@ -74,8 +75,8 @@ void RuleClassifier::FirstMatchBurst(const PacketKey* keys, uint32_t n,
 }
 
 size_t RuleClassifier::MemoryBytes() const {
-  return src_.MemoryBytes() + dst_.MemoryBytes() + proto_.MemoryBytes() +
-         src_port_.MemoryBytes() + dst_port_.MemoryBytes() + forest_.MemoryBytes();
+  return src_.MemoryBytes() + dst_.MemoryBytes() + proto_.MemoryBytes() + src_port_.MemoryBytes() +
+         dst_port_.MemoryBytes() + forest_.MemoryBytes();
 }
 
 }  // namespace tierwall::dp::classify

@@ -13,7 +13,8 @@ TEST(TraceProto, CarriesEveryHitAndVerdict) {
   report.verdict = "deny";
   report.source_endpoint = "hipstershop/loadgenerator";
   report.ingress = trace::DirectionReport{
-      "deny", "allow",
+      "deny",
+      "allow",
       {"0|security|security.block|pass|-1", "1|app|hipstershop/app.frontend|deny|-1"},
       {"0|security|security.block|pass|-1", "1|app|hipstershop/app.staged:frontend|allow|3"}};
   v1::TraceResponse r = ToProto(report, 42);

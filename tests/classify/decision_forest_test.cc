@@ -79,7 +79,8 @@ TEST_P(ForestVsOracle, AgreesOnRandomKeysAndBounds) {
     if (want != got) {
       ++mismatches;
       ADD_FAILURE() << "key " << k.v[0] << "," << k.v[1] << "," << k.v[2] << "," << k.v[3] << ","
-                    << k.v[4] << "," << k.v[5] << " min " << min << ": want " << want << " got " << got;
+                    << k.v[4] << "," << k.v[5] << " min " << min << ": want " << want << " got "
+                    << got;
     }
   }
   EXPECT_EQ(mismatches, 0);

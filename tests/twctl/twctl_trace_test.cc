@@ -1,12 +1,12 @@
 // `twctl trace` as a user runs it: the real binary, real files, exit codes,
 // the JSON shape the issue specifies, and errors that name the problem.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
+#include <sys/wait.h>
 
 #include <array>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <string>
-#include <sys/wait.h>
 
 namespace {
 
@@ -34,20 +34,24 @@ const std::string kHealthy = "-f " + kExamples + "/base -f " + kExamples + "/hea
 const std::string kBroken = "-f " + kExamples + "/base -f " + kExamples + "/broken";
 
 TEST(TwctlTrace, JsonHasTheSpecifiedShapeAndOrder) {
-  Result r = RunTwctl("trace " + kHealthy + " --src 198.18.1.10 --dst 198.18.1.11:8080 --proto tcp -o json");
+  Result r = RunTwctl("trace " + kHealthy +
+                      " --src 198.18.1.10 --dst 198.18.1.11:8080 --proto tcp -o json");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto j = nlohmann::ordered_json::parse(r.out);
   std::vector<std::string> keys;
   for (auto it = j.begin(); it != j.end(); ++it) keys.push_back(it.key());
-  EXPECT_EQ(keys, (std::vector<std::string>{"verdict", "source", "destination", "egress", "ingress"}));
+  EXPECT_EQ(keys,
+            (std::vector<std::string>{"verdict", "source", "destination", "egress", "ingress"}));
   EXPECT_EQ(j["verdict"], "allow");
   EXPECT_EQ(j["source"]["endpoint"], "hipstershop/loadgenerator");
   EXPECT_EQ(j["destination"]["endpoint"], "hipstershop/frontend");
-  EXPECT_EQ(j["ingress"]["enforced"].back(), "2|app-hipstershop|hipstershop/app-hipstershop.frontend|allow|0");
+  EXPECT_EQ(j["ingress"]["enforced"].back(),
+            "2|app-hipstershop|hipstershop/app-hipstershop.frontend|allow|0");
 }
 
 TEST(TwctlTrace, BrokenPolicyDeniesAtEndOfTierAndUnknownSourceIsNull) {
-  Result r = RunTwctl("trace " + kBroken + " --src 203.0.113.9 --dst 198.18.1.11:8080 --proto tcp -o json");
+  Result r = RunTwctl("trace " + kBroken +
+                      " --src 203.0.113.9 --dst 198.18.1.11:8080 --proto tcp -o json");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["verdict"], "deny");
@@ -67,11 +71,13 @@ TEST(TwctlTrace, TextOutputNamesTheDecidingPolicy) {
 
 TEST(TwctlTrace, ReadsResourcesFromStdin) {
   const std::string yaml =
-      "apiVersion: projectcalico.org/v3\nkind: WorkloadEndpoint\nmetadata: {name: a, namespace: ns}\n"
+      "apiVersion: projectcalico.org/v3\nkind: WorkloadEndpoint\nmetadata: {name: a, namespace: "
+      "ns}\n"
       "spec: {pod: a, ipNetworks: [198.18.5.1/32]}\n---\n"
       "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: deny-udp}\n"
       "spec: {selector: all(), egress: [{action: Deny, protocol: UDP}]}\n";
-  Result r = RunTwctl("trace -f - --src 198.18.5.1:5000 --dst 198.19.0.1:53 --proto udp -o json", yaml);
+  Result r =
+      RunTwctl("trace -f - --src 198.18.5.1:5000 --dst 198.19.0.1:53 --proto udp -o json", yaml);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["verdict"], "deny");
@@ -105,14 +111,16 @@ INSTANTIATE_TEST_SUITE_P(
                  "--proto bogus"},
         BadUsage{"trace " + kHealthy + " --src 198.18.1.10 --dst 198.18.1.11:80 --proto icmp", "",
                  "ports need --proto tcp, udp or sctp"},
-        BadUsage{"trace -f /nonexistent/file.yaml --src 198.18.1.10 --dst 198.18.1.11 --proto tcp", "",
-                 "/nonexistent/file.yaml"},
+        BadUsage{"trace -f /nonexistent/file.yaml --src 198.18.1.10 --dst 198.18.1.11 --proto tcp",
+                 "", "/nonexistent/file.yaml"},
         BadUsage{"trace -f " + kExamples + " --src 198.18.1.10 --dst 198.18.1.11 --proto tcp", "",
                  "is defined twice"},
-        BadUsage{"trace -f - --src 198.18.1.10 --dst 198.18.1.11 --proto tcp",
-                 "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: x}\n"
-                 "spec: {ingress: [{action: Allow, protocol: TCP, destination: {ports: [\"80:70\"]}}]}\n",
-                 "spec.ingress[0].destination.ports[0]"},
+        BadUsage{
+            "trace -f - --src 198.18.1.10 --dst 198.18.1.11 --proto tcp",
+            "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: x}\n"
+            "spec: {ingress: [{action: Allow, protocol: TCP, destination: {ports: "
+            "[\"80:70\"]}}]}\n",
+            "spec.ingress[0].destination.ports[0]"},
         BadUsage{"trace --src 198.18.1.10 --dst 198.18.1.11", "", "--filename is required"}));
 
 }  // namespace
