@@ -29,19 +29,16 @@ uint32_t AddressMap::LookupV4(uint32_t ip) const {
   // or the interval just before (which started in an earlier block).
   uint32_t block = ip >> v4_index_shift_;
   uint32_t lo = v4_index_[block];
-  uint32_t n = v4_index_[block + 1] - lo;
-  // Count the starts <= ip in [lo, lo + n) without data-dependent branches
-  // (the loop runs log2(n) times whatever ip is; the select compiles to a
-  // cmov), so trace order cannot cause branch mispredictions.
-  const uint32_t* base = v4_starts_.data() + lo;
-  while (n > 1) {
-    uint32_t half = n >> 1;
-    base = base[half - 1] <= ip ? base + half : base;
-    n -= half;
+  uint32_t hi = v4_index_[block + 1];
+  while (lo < hi) {  // first start > ip in [lo, hi); blocks hold few starts
+    uint32_t mid = (lo + hi) >> 1;
+    if (v4_starts_[mid] <= ip) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
   }
-  uint32_t below =
-      static_cast<uint32_t>(base - v4_starts_.data()) + (n == 1 && *base <= ip ? 1 : 0);
-  return below - 1;
+  return lo - 1;
 }
 
 uint32_t AddressMap::LookupV6(U128 ip) const { return v4_count() + IntervalOf(v6_starts_, ip); }
