@@ -319,7 +319,7 @@ class Compiler {
   // ---- Instances and boxes ----------------------------------------------
 
   uint32_t NewInstance(RuleAction action, uint32_t tier, uint32_t policy, int32_t rule_index) {
-    program_->rules.push_back({action, static_cast<uint16_t>(tier), policy, rule_index, 0});
+    program_->rules.push_back({action, static_cast<uint16_t>(tier), policy, rule_index, 0, {0, 0}});
     uint32_t id = static_cast<uint32_t>(program_->rules.size() - 1);
     if (action == RuleAction::kLog) restarts_.push_back(id + 1);
     return id;

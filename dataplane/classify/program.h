@@ -54,6 +54,9 @@ struct RuleMeta {
   uint32_t policy;     // index into Program::policies
   int32_t rule_index;  // within the policy's rule list for this direction; -1 = end of tier
   uint32_t next_tier;  // first instance of the next tier (where Pass continues)
+  // Stable counter slots by PolicyDirection, assigned by whoever publishes the
+  // program (the daemon's slot registry); 0 until then.
+  uint32_t counter_slot[2] = {0, 0};
 };
 
 struct TierMeta {

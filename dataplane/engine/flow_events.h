@@ -1,0 +1,27 @@
+// Flow events leave workers through one single-producer single-consumer
+// queue per worker (Boost.Lockfree): the worker never blocks on a full
+// queue, it counts the lost event and moves on.
+#pragma once
+
+#include <boost/lockfree/spsc_queue.hpp>
+#include <cstdint>
+
+#include "dataplane/classify/packet_key.h"
+
+namespace tierwall::dp::engine {
+
+enum class FlowEventType : uint8_t { kNew, kReverdict, kClose };
+
+struct FlowEvent {
+  FlowEventType type;
+  bool allowed;
+  uint16_t worker;
+  uint64_t generation;
+  uint64_t packets[2];  // original, reply (kClose)
+  uint64_t bytes[2];
+  classify::PacketKey key;  // the initiator's orientation
+};
+
+using FlowEventQueue = boost::lockfree::spsc_queue<FlowEvent, boost::lockfree::capacity<8192>>;
+
+}  // namespace tierwall::dp::engine

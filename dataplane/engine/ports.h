@@ -1,0 +1,37 @@
+// Port set-up: every DPDK port the EAL found (PCI NIC, net_pcap,
+// net_af_packet, net_null, net_ring), configured for N workers.
+//
+// A port that can spread traffic over several queues gets one RX queue per
+// worker with RSS on a symmetric key (both directions of a flow hash to the
+// same worker, so its flow table sees both); one that cannot gets a single RX
+// queue, polled by worker 0. Every worker gets its own TX queue on every
+// port, so transmission needs no lock; the worker count is capped by the
+// port with the fewest TX queues.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+struct rte_mempool;
+
+namespace tierwall::dp::engine {
+
+struct PortInfo {
+  uint16_t id = 0;
+  std::string name;
+  uint16_t rx_queues = 1;
+  uint16_t tx_queues = 1;
+};
+
+// How many workers the ports can serve (<= wanted), or 0 with *error.
+uint16_t MaxWorkersForPorts(uint16_t wanted, std::string* error);
+
+// Configures (does not start) every port for `workers` workers.
+bool ConfigurePorts(uint16_t workers, rte_mempool* pool, std::vector<PortInfo>* ports,
+                    std::string* error);
+bool StartPorts(const std::vector<PortInfo>& ports, std::string* error);
+// Stops and closes every port (net_pcap flushes its output file on close).
+void StopPorts(const std::vector<PortInfo>& ports);
+
+}  // namespace tierwall::dp::engine
