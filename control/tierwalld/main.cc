@@ -175,7 +175,7 @@ int Run(int argc, char** argv) {
     return 2;
   }
   std::string error;
-  uint16_t workers = dp::engine::MaxWorkersForPorts(static_cast<uint16_t>(lcores.size()), &error);
+  uint16_t workers = dp::engine::MaxWorkersForPorts(static_cast<uint16_t>(lcores.size()), o.forward == "wire", &error);
   if (workers == 0) {
     std::cerr << "tierwalld: " << error << "\n";
     rte_eal_cleanup();
@@ -213,15 +213,20 @@ int Run(int argc, char** argv) {
   for (uint16_t w = 0; w < workers; ++w) {
     dp::engine::WorkerConfig c;
     c.id = w;
-    c.tx_queue = w;
+    for (const auto& p : ports) c.tx_queue.push_back(w < p.tx_queues ? w : 0);
     c.num_ports = static_cast<uint16_t>(ports.size());
     c.mode = o.forward == "wire" ? dp::engine::ForwardMode::kWire : dp::engine::ForwardMode::kBridge;
     c.reevaluate = o.reevaluate == "on";
     c.flows = o.flows;
-    for (const auto& p : ports) {
+    for (size_t i = 0; i < ports.size(); ++i) {
+      const auto& p = ports[i];
       if (p.rx_queues > 1) {
-        c.rx.emplace_back(p.id, w);
-      } else if (w == 0) {
+        c.rx.emplace_back(p.id, w);  // RSS keeps both directions of a flow on one worker
+      } else if (c.mode == dp::engine::ForwardMode::kWire ? (i / 2) % workers == w : w == 0) {
+        // Single-queue ports: a wire pair (2k, 2k+1) carries both directions of
+        // its flows, so the pair belongs to one worker, pairs spread over
+        // workers; in bridge mode any port may carry either direction, so
+        // worker 0 polls them all.
         c.rx.emplace_back(p.id, 0);
       }
     }

@@ -1,5 +1,5 @@
 // FragmentCache: lets non-first fragments follow their first fragment's
-// verdict. Direct-mapped by (addresses, protocol, fragment id): a collision
+// flow (its verdict and its counters). Direct-mapped by (addresses, protocol, fragment id): a collision
 // only forgets an older datagram, whose later fragments are then dropped and
 // counted (non_first_fragment) - fail closed, never a wrong allow.
 #pragma once
@@ -16,17 +16,19 @@ class FragmentCache {
   FragmentCache(uint32_t capacity_pow2, uint64_t lifetime_ticks)
       : slots_(capacity_pow2), mask_(capacity_pow2 - 1), lifetime_(lifetime_ticks) {}
 
-  void Remember(const classify::PacketKey& k, uint32_t id, bool allowed, uint64_t now) {
-    slots_[Index(k, id)] = {k.src, k.dst, id, k.proto, allowed, true, now};
+  // Remembers the first fragment's flow (flow table handle).
+  void Remember(const classify::PacketKey& k, uint32_t id, uint32_t flow, uint64_t now) {
+    slots_[Index(k, id)] = {k.src, k.dst, id, k.proto, flow, true, now};
   }
-  // 1 allowed, 0 denied, -1 unknown.
-  int Find(const classify::PacketKey& k, uint32_t id, uint64_t now) const {
+  // The flow of the datagram's first fragment, or kNone.
+  static constexpr uint32_t kNone = 0xffffffffu;
+  uint32_t Find(const classify::PacketKey& k, uint32_t id, uint64_t now) const {
     const Slot& s = slots_[Index(k, id)];
     if (!s.used || s.id != id || s.proto != k.proto || !(s.src == k.src) || !(s.dst == k.dst) ||
         now - s.when > lifetime_) {
-      return -1;
+      return kNone;
     }
-    return s.allowed ? 1 : 0;
+    return s.flow;
   }
 
  private:
@@ -34,7 +36,7 @@ class FragmentCache {
     classify::IpAddr src, dst;
     uint32_t id = 0;
     uint8_t proto = 0;
-    bool allowed = false;
+    uint32_t flow = 0;
     bool used = false;
     uint64_t when = 0;
   };

@@ -27,7 +27,7 @@ std::string PortName(uint16_t port) {
 
 }  // namespace
 
-uint16_t MaxWorkersForPorts(uint16_t wanted, std::string* error) {
+uint16_t MaxWorkersForPorts(uint16_t wanted, bool wire, std::string* error) {
   if (rte_eth_dev_count_avail() == 0) {
     *error = "no DPDK ports: give one with --vdev (net_pcap, net_af_packet, net_null) or a PCI device";
     return 0;
@@ -40,7 +40,7 @@ uint16_t MaxWorkersForPorts(uint16_t wanted, std::string* error) {
       *error = "cannot read device info of port " + PortName(port);
       return 0;
     }
-    workers = std::min<uint16_t>(workers, std::max<uint16_t>(1, info.max_tx_queues));
+    if (!wire) workers = std::min<uint16_t>(workers, std::max<uint16_t>(1, info.max_tx_queues));
   }
   return workers;
 }
@@ -54,9 +54,13 @@ bool ConfigurePorts(uint16_t workers, rte_mempool* pool, std::vector<PortInfo>* 
     PortInfo p;
     p.id = port;
     p.name = PortName(port);
-    p.tx_queues = workers;
-    const bool rss = workers > 1 && info.max_rx_queues >= workers && info.flow_type_rss_offloads != 0;
-    p.rx_queues = rss ? workers : 1;
+    p.tx_queues = std::min<uint16_t>(workers, std::max<uint16_t>(1, info.max_tx_queues));
+    // Several queues when the port has them: with RSS they share flows out by
+    // a symmetric hash; without (net_pcap with one rx file per queue,
+    // net_null) each queue is its own stream, as the vdev defines it.
+    const bool multi = workers > 1 && info.max_rx_queues >= workers;
+    const bool rss = multi && info.flow_type_rss_offloads != 0;
+    p.rx_queues = multi ? workers : 1;
 
     rte_eth_conf conf{};
     if (rss) {

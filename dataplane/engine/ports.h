@@ -1,12 +1,13 @@
 // Port set-up: every DPDK port the EAL found (PCI NIC, net_pcap,
 // net_af_packet, net_null, net_ring), configured for N workers.
 //
-// A port that can spread traffic over several queues gets one RX queue per
-// worker with RSS on a symmetric key (both directions of a flow hash to the
-// same worker, so its flow table sees both); one that cannot gets a single RX
-// queue, polled by worker 0. Every worker gets its own TX queue on every
-// port, so transmission needs no lock; the worker count is capped by the
-// port with the fewest TX queues.
+// A port with enough RX queues gets one per worker, with RSS on a symmetric
+// key where it supports RSS (both directions of a flow hash to the same
+// worker, so its flow table sees both); one with a single queue is polled by
+// worker 0 only. Every worker gets its own TX queue on every
+// port where it may transmit, so transmission needs no lock: in bridge mode
+// any worker may send anywhere, so the worker count is capped by the port with
+// the fewest TX queues; in wire mode a single-queue pair belongs to one worker.
 #pragma once
 
 #include <cstdint>
@@ -25,7 +26,7 @@ struct PortInfo {
 };
 
 // How many workers the ports can serve (<= wanted), or 0 with *error.
-uint16_t MaxWorkersForPorts(uint16_t wanted, std::string* error);
+uint16_t MaxWorkersForPorts(uint16_t wanted, bool wire, std::string* error);
 
 // Configures (does not start) every port for `workers` workers.
 bool ConfigurePorts(uint16_t workers, rte_mempool* pool, std::vector<PortInfo>* ports,

@@ -125,39 +125,51 @@ bool Worker::Evaluate(const PacketKey& key, const Program& p, PolicyIds* ids) co
   return v.verdict == RuleAction::kAllow;
 }
 
-void Worker::Count(const FlowEntry& e, uint32_t bytes) {
-  for (uint8_t i = 0; i < e.enforced_count; ++i) {
-    RuleCounter& c = counters_.rules[e.enforced[i]];
+void Worker::Count(const FlowEntry& e, uint32_t bytes) { Count(e.policy_ids(), bytes); }
+
+void Worker::Count(const PolicyIds& ids, uint32_t bytes) {
+  for (uint8_t i = 0; i < ids.enforced_count; ++i) {
+    RuleCounter& c = counters_.rules[ids.enforced[i]];
     Bump(c.packets);
     Bump(c.bytes, bytes);
   }
-  for (uint8_t i = 0; i < e.pending_count; ++i) {
-    RuleCounter& c = counters_.rules[e.pending[i]];
+  for (uint8_t i = 0; i < ids.pending_count; ++i) {
+    RuleCounter& c = counters_.rules[ids.pending[i]];
     Bump(c.packets);
     Bump(c.bytes, bytes);
   }
 }
 
+bool Worker::FollowFlow(conntrack::FlowHandle handle, uint32_t bytes, const Program& p) {
+  const FlowEntry& e = flows_->entry(handle);
+  if (config_.reevaluate && e.generation != p.generation) {
+    PolicyIds ids;
+    bool allowed = Evaluate(e.OriginalKey(), p, &ids);
+    flows_->SetVerdict(handle, allowed ? conntrack::Verdict::kAllow : conntrack::Verdict::kDeny,
+                       p.generation, ids);
+    Emit(FlowEventType::kReverdict, e);
+  }
+  Count(e, bytes);
+  bool allowed = e.verdict == conntrack::Verdict::kAllow;
+  if (!allowed) counters_.Drop(EngineDrop::kPolicyDeny);
+  return allowed;
+}
+
 bool Worker::JudgeIp(const parse::ParsedPacket& pp, uint32_t bytes, const Program& p,
                      uint64_t now) {
-  // Non-first fragments carry no ports: they follow their first fragment.
+  // Non-first fragments carry no ports: they follow their first fragment's flow.
   if (pp.is_fragment && !pp.is_first_fragment) {
-    int known = fragments_.Find(pp.key, pp.fragment_id, now);
-    if (known < 0) {
+    uint32_t flow = fragments_.Find(pp.key, pp.fragment_id, now);
+    if (flow == FragmentCache::kNone || !flows_->IsLive(flow)) {
       counters_.Drop(EngineDrop::kNonFirstFragment);
       return false;
     }
-    if (known == 0) counters_.Drop(EngineDrop::kPolicyDeny);
-    return known == 1;
+    return FollowFlow(flow, bytes, p);
   }
   // ICMP errors about a tracked flow follow that flow.
   if (pp.is_icmp_error && pp.has_inner) {
     conntrack::LookupResult related = flows_->Lookup(pp.inner_key, now);
-    if (related.hit()) {
-      bool allowed = flows_->entry(related.handle).verdict == conntrack::Verdict::kAllow;
-      if (!allowed) counters_.Drop(EngineDrop::kPolicyDeny);
-      return allowed;
-    }
+    if (related.hit()) return FollowFlow(related.handle, bytes, p);
   }
 
   conntrack::LookupResult hit = flows_->Lookup(pp.key, now);
@@ -181,6 +193,7 @@ bool Worker::JudgeIp(const parse::ParsedPacket& pp, uint32_t bytes, const Progra
     PolicyIds ids;
     bool allowed = Evaluate(pp.key, p, &ids);
     if (pp.is_icmp_error) {  // an error about no flow we know: judged, never tracked
+      Count(ids, bytes);
       if (!allowed) counters_.Drop(EngineDrop::kPolicyDeny);
       return allowed;
     }
@@ -199,7 +212,7 @@ bool Worker::JudgeIp(const parse::ParsedPacket& pp, uint32_t bytes, const Progra
   const FlowEntry& e = flows_->entry(handle);
   Count(e, bytes);
   bool allowed = e.verdict == conntrack::Verdict::kAllow;
-  if (pp.is_fragment) fragments_.Remember(pp.key, pp.fragment_id, allowed, now);
+  if (pp.is_fragment) fragments_.Remember(pp.key, pp.fragment_id, handle, now);
   if (!allowed) counters_.Drop(EngineDrop::kPolicyDeny);
   return allowed;
 }
@@ -245,7 +258,7 @@ void Worker::FlushTx() {
     uint16_t sent = 0;
     // A few retries absorb a momentarily full ring; then drop, never wait.
     for (int tries = 0; tries < 4 && sent < q.size(); ++tries)
-      sent += rte_eth_tx_burst(port, config_.tx_queue, q.data() + sent, static_cast<uint16_t>(q.size() - sent));
+      sent += rte_eth_tx_burst(port, config_.tx_queue[port], q.data() + sent, static_cast<uint16_t>(q.size() - sent));
     Bump(counters_.forwarded, sent);
     for (size_t i = sent; i < q.size(); ++i) {
       counters_.Drop(EngineDrop::kTxFull);

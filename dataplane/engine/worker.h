@@ -40,7 +40,7 @@ enum class ForwardMode { kBridge, kWire };
 struct WorkerConfig {
   uint32_t id = 0;  // 0-based; also the RCU thread id
   std::vector<std::pair<uint16_t, uint16_t>> rx;  // (port, queue) this worker polls
-  uint16_t tx_queue = 0;                           // its own tx queue on every port
+  std::vector<uint16_t> tx_queue;                  // by port: this worker's TX queue there
   uint16_t num_ports = 0;
   ForwardMode mode = ForwardMode::kBridge;
   bool reevaluate = true;
@@ -77,6 +77,11 @@ class Worker {
   bool Evaluate(const classify::PacketKey& key, const classify::Program& p,
                 conntrack::PolicyIds* ids) const;
   void Count(const conntrack::FlowEntry& e, uint32_t bytes);
+  void Count(const conntrack::PolicyIds& ids, uint32_t bytes);
+  // A packet that belongs to a tracked flow without being one of its 5-tuple
+  // packets (a later fragment, an ICMP error about it): re-judged first if
+  // the program changed, counted, and given the flow's verdict.
+  bool FollowFlow(conntrack::FlowHandle handle, uint32_t bytes, const classify::Program& p);
   void Forward(uint16_t in_port, rte_mbuf* m, uint64_t now);
   void FlushTx();
   void Emit(FlowEventType type, const conntrack::FlowEntry& e);

@@ -1,0 +1,19 @@
+#!/usr/bin/python3
+"""client -> server TCP/80 handshake (passes t1 by its defaultAction, allowed
+in t2), then client -> server UDP/53 (denied in t1)."""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+from e2e_pcap import CLIENT_IP, SERVER_IP, c2s, s2c, write  # noqa: E402
+from scapy.all import IP, TCP, UDP, DNS, DNSQR  # noqa: E402
+
+write([
+    c2s() / IP(src=CLIENT_IP, dst=SERVER_IP) / TCP(sport=40000, dport=80, flags="S", seq=1),
+    s2c() / IP(src=SERVER_IP, dst=CLIENT_IP) / TCP(sport=80, dport=40000, flags="SA",
+                                                   seq=7, ack=2),
+    c2s() / IP(src=CLIENT_IP, dst=SERVER_IP) / TCP(sport=40000, dport=80, flags="A",
+                                                   seq=2, ack=8),
+    c2s() / IP(src=CLIENT_IP, dst=SERVER_IP) / UDP(sport=40053, dport=53) /
+    DNS(id=1, qd=DNSQR(qname="example.test")),
+])
