@@ -57,6 +57,7 @@ struct Options {
   std::string flow_events;
   std::string policy_update;
   uint64_t policy_update_after = 0;
+  dp::engine::WorkerConfig::Timeouts timeouts;
 };
 
 absl::StatusOr<std::unique_ptr<dp::classify::Program>> Build(const std::vector<std::string>& paths,
@@ -86,8 +87,8 @@ int TelemetryStats(const char*, const char*, rte_tel_data* d) {
   return 0;
 }
 
-// One entry per policy: "<name>": "<in allow>/<in deny>/<out allow>/<out deny>" packets
-// (telemetry dictionaries hold scalars only).
+// One entry per policy (at most 256, telemetry's dictionary limit):
+// "<name>": "<in allow>/<in deny>/<out allow>/<out deny>" packets.
 int TelemetryPolicyStats(const char*, const char*, rte_tel_data* d) {
   if (!g_telemetry) return -1;
   nlohmann::ordered_json j = StatsJson(*g_telemetry);
@@ -97,7 +98,12 @@ int TelemetryPolicyStats(const char*, const char*, rte_tel_data* d) {
                     std::to_string(p["ingress"]["deny"]["packets"].get<uint64_t>()) + "/" +
                     std::to_string(p["egress"]["allow"]["packets"].get<uint64_t>()) + "/" +
                     std::to_string(p["egress"]["deny"]["packets"].get<uint64_t>());
-    rte_tel_data_add_dict_string(d, p["name"].get<std::string>().c_str(), v.c_str());
+    // Telemetry accepts only [A-Za-z0-9_/] in names: "security.allow-dns"
+    // is listed as "security_allow_dns".
+    std::string name = p["name"].get<std::string>();
+    for (char& c : name)
+      if (!isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '/') c = '_';
+    rte_tel_data_add_dict_string(d, name.c_str(), v.c_str());
   }
   return 0;
 }
@@ -143,6 +149,20 @@ int Run(int argc, char** argv) {
   app.add_option("--flows", o.flows, "Connection-tracking capacity per worker")->check(CLI::Range(1, 1 << 30));
   app.add_option("--reevaluate", o.reevaluate, "Re-judge open flows after a policy change: on | off")
       ->check(CLI::IsMember({"on", "off"}));
+  auto* t = &o.timeouts;
+  auto timeout = [&](const char* name, double* v, const char* what) {
+    app.add_option(name, *v, std::string("Flow timeout in seconds: ") + what)
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str()
+        ->group("Connection tracking");
+  };
+  timeout("--timeout-tcp-syn", &t->tcp_syn, "TCP before the handshake completes");
+  timeout("--timeout-tcp-established", &t->tcp_established, "established TCP");
+  timeout("--timeout-tcp-fin", &t->tcp_fin, "TCP after one FIN");
+  timeout("--timeout-tcp-closed", &t->tcp_closed, "TCP after both FINs or a RST");
+  timeout("--timeout-udp", &t->udp, "UDP");
+  timeout("--timeout-icmp", &t->icmp, "ICMP and ICMPv6");
+  timeout("--timeout-other", &t->other, "other protocols");
   app.add_option("--stop-after-idle", o.stop_after_idle_ms, "Exit after MS ms without received packets");
   app.add_option("--stats-json", o.stats_json, "Write final counters to FILE on exit");
   app.add_option("--flow-events", o.flow_events, "Append flow events (JSON lines) to FILE");
@@ -218,6 +238,7 @@ int Run(int argc, char** argv) {
     c.mode = o.forward == "wire" ? dp::engine::ForwardMode::kWire : dp::engine::ForwardMode::kBridge;
     c.reevaluate = o.reevaluate == "on";
     c.flows = o.flows;
+    c.timeouts = o.timeouts;
     for (size_t i = 0; i < ports.size(); ++i) {
       const auto& p = ports[i];
       if (p.rx_queues > 1) {

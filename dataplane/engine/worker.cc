@@ -31,9 +31,14 @@ uint64_t MacAt(const uint8_t* p) {
 
 std::unique_ptr<Worker> Worker::Create(const WorkerConfig& config, ProgramSlot* slot,
                                        std::string* error) {
-  auto flows = conntrack::FlowTable::Create(
-      config.flows, conntrack::TimeoutConfig::Defaults(rte_get_tsc_hz()),
-      rte_rdtsc() ^ (uint64_t{config.id} << 32), error);
+  const double hz = static_cast<double>(rte_get_tsc_hz());
+  const auto& t = config.timeouts;
+  auto ticks = [hz](double seconds) { return static_cast<uint64_t>(seconds * hz); };
+  conntrack::TimeoutConfig timeouts{ticks(t.tcp_syn), ticks(t.tcp_established), ticks(t.tcp_fin),
+                                    ticks(t.tcp_closed),  ticks(t.udp),        ticks(t.icmp),
+                                    ticks(t.other)};
+  auto flows = conntrack::FlowTable::Create(config.flows, timeouts,
+                                            rte_rdtsc() ^ (uint64_t{config.id} << 32), error);
   if (!flows) return nullptr;
   return std::unique_ptr<Worker>(new Worker(config, slot, std::move(flows)));
 }

@@ -45,6 +45,11 @@ struct WorkerConfig {
   ForwardMode mode = ForwardMode::kBridge;
   bool reevaluate = true;
   size_t flows = 1 << 20;
+  // Connection-tracking timeouts in seconds, by protocol and TCP state.
+  struct Timeouts {
+    double tcp_syn = 20, tcp_established = 3600, tcp_fin = 30, tcp_closed = 10;
+    double udp = 60, icmp = 5, other = 600;
+  } timeouts;
   // Test hook: stop receiving after this many packets until the program's
   // generation reaches resume_generation (makes "policy change after N
   // packets" exact in pcap replays).
