@@ -68,16 +68,14 @@ nlohmann::ordered_json StatsJson(const StatsSources& s) {
       p["tier"] = info.tier;
       p["staged"] = info.staged;
       for (const char* dir : kDirs)
-        for (const char* action : {"allow", "deny", "pass"})
+        for (const char* action : {"allow", "deny", "pass", "log"})
           p[dir][action] = {{"packets", 0}, {"bytes", 0}};
       p["rules"] = nlohmann::ordered_json::array();
     }
     if (packets == 0) continue;  // a rule slot that never matched: keep the file short
-    if (info.action != "log") {
-      auto& agg = p[kDirs[info.direction]][info.action];
-      agg["packets"] = agg["packets"].get<uint64_t>() + packets;
-      agg["bytes"] = agg["bytes"].get<uint64_t>() + bytes;
-    }
+    auto& agg = p[kDirs[info.direction]][info.action];
+    agg["packets"] = agg["packets"].get<uint64_t>() + packets;
+    agg["bytes"] = agg["bytes"].get<uint64_t>() + bytes;
     p["rules"].push_back({{"direction", kDirs[info.direction]}, {"index", info.rule_index},
                           {"action", info.action}, {"packets", packets}, {"bytes", bytes}});
   }

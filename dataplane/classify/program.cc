@@ -36,8 +36,9 @@ uint32_t EndpointIndex::Find(const IpAddr& ip) const {
 }
 
 RuleAction Program::EvaluateChain(uint32_t chain, const PacketKey& packet, uint32_t* ids,
-                                  uint8_t* count) const {
+                                  uint8_t* count, uint32_t* logged, uint8_t* logged_count) const {
   *count = 0;
+  if (logged_count) *logged_count = 0;
   uint32_t from = 0;
   for (;;) {
     // Priorities only grow, and every chain ends in a catch-all profile
@@ -46,6 +47,7 @@ RuleAction Program::EvaluateChain(uint32_t chain, const PacketKey& packet, uint3
     if (r == RuleClassifier::kNoMatch) return RuleAction::kDeny;
     const RuleMeta& meta = rules[r];
     if (meta.action == RuleAction::kLog) {
+      if (logged && *logged_count < kMaxLogHits) logged[(*logged_count)++] = r;
       from = r + 1;
       continue;
     }
@@ -69,7 +71,8 @@ void Program::Evaluate(const PacketKey& packet, PacketVerdict* out) const {
     uint32_t enforced_chain = Chain(group, dir, EvalMode::kEnforced);
     uint32_t pending_chain = Chain(group, dir, EvalMode::kPending);
     t->evaluated = true;
-    t->verdict = EvaluateChain(enforced_chain, packet, t->enforced.data(), &t->enforced_count);
+    t->verdict = EvaluateChain(enforced_chain, packet, t->enforced.data(), &t->enforced_count,
+                               t->logged.data(), &t->logged_count);
     if (pending_chain == enforced_chain) {  // no staged policy applies here
       t->pending_verdict = t->verdict;
       t->pending = t->enforced;

@@ -46,6 +46,7 @@ inline constexpr int32_t kEndOfTierRule = -1;
 inline constexpr uint32_t kNoEndpoint = 0xffffffffu;
 inline constexpr uint32_t kNoChain = 0xffffffffu;
 inline constexpr int kMaxTraceEntries = 32;
+inline constexpr int kMaxLogHits = 8;
 
 // One rule instance, indexed by its priority.
 struct RuleMeta {
@@ -101,6 +102,10 @@ struct DirectionTrace {
   uint8_t pending_count = 0;
   std::array<uint32_t, kMaxTraceEntries> enforced{};  // rule instance ids, in order
   std::array<uint32_t, kMaxTraceEntries> pending{};
+  // Log rules that matched on the enforced path (they never appear in
+  // traces, but are counted as "logged").
+  uint8_t logged_count = 0;
+  std::array<uint32_t, kMaxLogHits> logged{};
 };
 
 struct PacketVerdict {
@@ -133,10 +138,11 @@ struct Program {
   // claims the traffic and it is denied (fail closed).
   void Evaluate(const PacketKey& packet, PacketVerdict* out) const;
 
-  // Runs one chain from the start; fills ids (up to kMaxTraceEntries) and
+  // Runs one chain from the start; fills ids (up to kMaxTraceEntries) and,
+  // when `logged` is given, the Log rules that matched (up to kMaxLogHits);
   // returns kAllow or kDeny.
-  RuleAction EvaluateChain(uint32_t chain, const PacketKey& packet, uint32_t* ids,
-                           uint8_t* count) const;
+  RuleAction EvaluateChain(uint32_t chain, const PacketKey& packet, uint32_t* ids, uint8_t* count,
+                           uint32_t* logged = nullptr, uint8_t* logged_count = nullptr) const;
 
   size_t MemoryBytes() const;
 };

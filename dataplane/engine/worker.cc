@@ -74,8 +74,8 @@ void Worker::Run(const std::atomic<bool>* stop) {
         if (n == 0) continue;
         received_ += n;
         ProcessBurst(port, pkts, n, *program, now);
+        FlushTx();  // at most one burst (a flood: one per port) is ever buffered
       }
-      FlushTx();
     }
     flows_->Sweep(now, kSweepPerBurst);
     slot_->Quiescent(config_.id);
@@ -118,6 +118,8 @@ bool Worker::Evaluate(const PacketKey& key, const Program& p, PolicyIds* ids) co
     const int d = static_cast<int>(dir);
     for (uint8_t i = 0; i < t.enforced_count && ids->enforced_count < conntrack::kMaxPolicyIds; ++i)
       ids->enforced[ids->enforced_count++] = p.rules[t.enforced[i]].counter_slot[d];
+    for (uint8_t i = 0; i < t.logged_count && ids->enforced_count < conntrack::kMaxPolicyIds; ++i)
+      ids->enforced[ids->enforced_count++] = p.rules[t.logged[i]].counter_slot[d];
     // Staged policies count what they would have done; enforced ones in the
     // pending trace are already counted above.
     for (uint8_t i = 0; i < t.pending_count && ids->pending_count < conntrack::kMaxPolicyIds; ++i) {

@@ -49,7 +49,7 @@ import tempfile
 
 import yaml
 
-ACTIONS = ("allow", "deny", "pass")
+ACTIONS = ("allow", "deny", "pass", "log")
 DIRECTIONS = ("ingress", "egress")
 
 
