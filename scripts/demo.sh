@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# The main job, until the dataplane lands: the seed story told offline with
-# `twctl trace` on the bundled hipstershop example. Installs what is missing,
+# The main job: the seed story, told first offline with `twctl trace` on the
+# bundled hipstershop example, then with real traffic through tierwalld. Installs what is missing,
 # builds, and shows, for traffic from loadgenerator to frontend:8080,
 #   1. the working policy set: allowed, with every tier that evaluated it;
 #   2. the broken change (frontend's ingress rule removed): denied at the end
 #      of tier app-hipstershop;
 #   3. the staged fix: still denied when enforced, but the pending trace allows.
+#   4-6. (as root) the same story with real packets through tierwalld between
+#      network namespaces: curl times out, the fix is loaded, curl gets 200
+#      (scripts/demo-traffic.sh).
 # Exits non-zero if any step does not show what it should.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,6 +59,14 @@ run $TWCTL trace "${FIX[@]}" --src $SRC --dst $DST --proto tcp
 J=$($TWCTL trace "${FIX[@]}" --src $SRC --dst $DST --proto tcp -o json)
 expect "still denied, pending allow by the staged policy" "$J" \
   'j["verdict"]=="deny" and j["ingress"]["pending_verdict"]=="allow" and any("staged:frontend|allow" in e for e in j["ingress"]["pending"])'
+
+if [ "$(id -u)" -eq 0 ] && ip netns list >/dev/null 2>&1; then
+  [ "$PAUSE" = 1 ] && read -r -p "(Enter)" _ || true
+  scripts/demo-traffic.sh
+else
+  echo
+  echo "(steps 4-6, real traffic through tierwalld between network namespaces, need root)"
+fi
 
 echo
 echo "demo: all steps showed what they should"
