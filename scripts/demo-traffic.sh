@@ -74,14 +74,14 @@ echo "\$ curl -m3 http://198.18.1.11:8080/   (from loadgenerator)  -> ${code:-00
 say "5. The fix: frontend's ingress rule restored, tierwalld reloads (SIGHUP) and re-judges"
 cp "$EX/healthy/51-app-frontend.yaml" "$WORK/policy/51-app-frontend.yaml"
 run kill -HUP $TW
-start=$(date +%s.%N)
+start=$(date +%s%N)
 code=000
 for i in $(seq 20); do
   code=$(ip netns exec "$NS_L" curl -s -o /dev/null -w '%{http_code}' -m1 http://198.18.1.11:8080/ || true)
   [ "$code" = "200" ] && break
   sleep 0.1
 done
-took=$(printf "%.2f" "$(echo "$(date +%s.%N) - $start" | bc)")
+took=$(/usr/bin/python3 -c "import sys; print(\"%.2f\" % ((int(sys.argv[1]) - int(sys.argv[2])) / 1e9))" "$(date +%s%N)" "$start")
 echo "\$ curl -m3 http://198.18.1.11:8080/   (from loadgenerator)  -> $code (${took}s after the reload)"
 [ "$code" = "200" ] || { echo "demo: FAILED: expected 200 after the fix" >&2; exit 1; }
 

@@ -11,10 +11,10 @@ PACKAGES=(
   # control plane and API
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev
-  libsqlite3-dev
+  libsqlite3-dev libdtl-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  python3-scapy iproute2 ethtool curl
+  python3-scapy python3-yaml iproute2 ethtool curl
 )
 
 missing=()
