@@ -1,0 +1,98 @@
+// tierwall.v1.ResourceService: the store behind gRPC, with authentication and
+// tiered RBAC on every call.
+//
+// Every RPC runs the same steps:
+//   1. authenticate (CallAuthenticator: bearer token, or the local admin socket);
+//   2. parse the request (SplitDocuments/IdentityOf; INVALID_ARGUMENT "doc N: ...");
+//   3. authorise every target with auth::Authorizer::CheckOperation (for a
+//      batch: each document's target; the first denial is the answer, with the
+//      auth library's reason), using whether the resource exists now;
+//   4. for changes: Store::DryRun (so the store's precise codes — ALREADY_EXISTS,
+//      NOT_FOUND, ABORTED — come first), then the `validate` callback on the
+//      whole state the change would produce, then, unless the call was
+//      cancelled or its deadline passed, Store::Commit and `on_commit`.
+// absl codes become gRPC codes one to one (the numbers are the same), messages
+// kept.
+//
+// Why the service (and not Store::Options::validate) calls `validate`: the
+// daemon owns the compiler and the publisher and hands both in here, so the
+// store stays free of them. Changes through this service are serialised by a
+// mutex, so the state validated is the state committed as long as this service
+// is the store's only writer (as in tierwalld). A second writer would have to
+// use Store::Options::validate instead.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+
+#include "absl/status/status.h"
+#include "control/api/call_identity.h"
+#include "control/auth/rbac.h"
+#include "control/store/store.h"
+#include "tierwall/v1/resources.grpc.pb.h"
+
+namespace tierwall::ctl::api {
+
+// absl::Status -> grpc::Status with the same code number and message.
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+class ResourceService final : public tierwall::v1::ResourceService::Service {
+ public:
+  // Checks the state a change would produce (every live resource as one
+  // multi-document YAML); an error (INVALID_ARGUMENT, FAILED_PRECONDITION, ...)
+  // rejects the change and is returned to the caller as is. May be empty.
+  using ValidateFn = std::function<absl::Status(const std::string& yaml)>;
+  // Called after every commit, with the new revision, on the RPC's thread and
+  // outside the service's locks. May be empty.
+  using OnCommitFn = std::function<void(int64_t revision)>;
+
+  // `store` and `authorizer` must outlive the service.
+  ResourceService(store::Store* store, const auth::Authorizer* authorizer,
+                  CallAuthenticatorOptions authentication, ValidateFn validate,
+                  OnCommitFn on_commit);
+
+  grpc::Status Apply(grpc::ServerContext* context, const tierwall::v1::ApplyRequest* request,
+                     tierwall::v1::ApplyResponse* response) override;
+  grpc::Status Create(grpc::ServerContext* context, const tierwall::v1::CreateRequest* request,
+                      tierwall::v1::CreateResponse* response) override;
+  grpc::Status Replace(grpc::ServerContext* context, const tierwall::v1::ReplaceRequest* request,
+                       tierwall::v1::ReplaceResponse* response) override;
+  grpc::Status Delete(grpc::ServerContext* context, const tierwall::v1::DeleteRequest* request,
+                      tierwall::v1::DeleteResponse* response) override;
+  grpc::Status Get(grpc::ServerContext* context, const tierwall::v1::GetRequest* request,
+                   tierwall::v1::GetResponse* response) override;
+  grpc::Status List(grpc::ServerContext* context, const tierwall::v1::ListRequest* request,
+                    tierwall::v1::ListResponse* response) override;
+  grpc::Status Validate(grpc::ServerContext* context, const tierwall::v1::ValidateRequest* request,
+                        tierwall::v1::ValidateResponse* response) override;
+  grpc::Status History(grpc::ServerContext* context, const tierwall::v1::HistoryRequest* request,
+                       tierwall::v1::HistoryResponse* response) override;
+  grpc::Status Diff(grpc::ServerContext* context, const tierwall::v1::DiffRequest* request,
+                    tierwall::v1::DiffResponse* response) override;
+  grpc::Status Rollback(grpc::ServerContext* context, const tierwall::v1::RollbackRequest* request,
+                        tierwall::v1::RollbackResponse* response) override;
+
+ private:
+  struct Parsed;  // a change's documents with their identities (resource_service.cc)
+
+  absl::StatusOr<int64_t> RunChange(
+      grpc::ServerContext* context, auth::Operation op, store::Verb verb, const std::string& yaml,
+      const std::optional<store::Identity>& ref, std::optional<int64_t> resource_version,
+      bool dry_run, google::protobuf::RepeatedPtrField<tierwall::v1::Resource>* resources);
+  // The state `change` would produce, for `validate_`.
+  absl::StatusOr<std::string> ProspectiveState(const store::Change& change,
+                                               const std::vector<store::Identity>& ids);
+  absl::Status CheckTarget(const auth::Identity& who, auth::Operation op, const store::Identity& id,
+                           const std::string* yaml);
+
+  store::Store* store_;
+  const auth::Authorizer* authorizer_;
+  CallAuthenticator authenticator_;
+  ValidateFn validate_;
+  OnCommitFn on_commit_;
+  std::mutex write_mu_;  // serialises validate + commit
+};
+
+}  // namespace tierwall::ctl::api

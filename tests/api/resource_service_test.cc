@@ -1,0 +1,579 @@
+// ResourceService over an in-process gRPC channel with a real store, the
+// tiered RBAC, bearer tokens, and the model + compiler as the validate hook.
+#include "control/api/resource_service.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "control/compiler/compiler.h"
+#include "control/model/yaml_loader.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+
+namespace tierwall::test {
+namespace {
+
+namespace v1 = ::tierwall::v1;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr char kTokens[] = R"(
+- token: admin-token-0123456789
+  user: kubernetes-admin
+  groups: [system-admins]
+- token: alice-token-0123456789
+  user: alice
+  groups: [app-team]
+)";
+
+// alice may only edit the app-hipstershop tier, as in the seed story.
+constexpr char kRbac[] = R"(
+roles:
+  - name: app-hipstershop-editor
+    rules:
+      - verbs: [get]
+        resources: [tiers]
+        resourceNames: [app-hipstershop]
+      - verbs: [get, list, watch, create, update, delete]
+        resources: [networkpolicies, stagednetworkpolicies]
+        resourceNames: ["app-hipstershop.*"]
+        namespaces: [hipstershop]
+  - name: admin
+    rules:
+      - verbs: ["*"]
+        resources: ["*"]
+bindings:
+  - role: app-hipstershop-editor
+    users: [alice]
+  - role: admin
+    users: [kubernetes-admin]
+)";
+
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string Example(const std::string& relative) {
+  return ReadFile(std::filesystem::path(TIERWALL_SOURCE_ROOT) / "examples/hipstershop" / relative);
+}
+
+// Every base file plus the healthy frontend, as one multi-document text.
+std::string HealthyShop() {
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(
+           std::filesystem::path(TIERWALL_SOURCE_ROOT) / "examples/hipstershop/base")) {
+    files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  std::string out;
+  for (const auto& f : files) out += ReadFile(f) + "\n---\n";
+  return out + Example("healthy/51-app-frontend.yaml");
+}
+
+// What the daemon will plug in: the model loader and the compiler.
+absl::Status CompileState(const std::string& yaml) {
+  ctl::model::ResourceSet set;
+  if (absl::Status s = ctl::model::ParseResources(yaml, "state", &set); !s.ok()) {
+    return absl::InvalidArgumentError(s.message());
+  }
+  auto program = ctl::compiler::Compile(set);
+  if (!program.ok()) return absl::FailedPreconditionError(program.status().message());
+  return absl::OkStatus();
+}
+
+v1::ResourceRef Ref(const std::string& kind, const std::string& ns, const std::string& name) {
+  v1::ResourceRef ref;
+  ref.set_kind(kind);
+  ref.set_namespace_(ns);
+  ref.set_name(name);
+  return ref;
+}
+
+v1::ResourceRef Frontend() {
+  return Ref("NetworkPolicy", "hipstershop", "app-hipstershop.frontend");
+}
+
+class ResourceServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/tw_api_test.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    auto store = ctl::store::Store::Open(dir_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(*store);
+    auto authorizer = ctl::auth::Authorizer::FromYaml(kRbac, "rbac.yaml");
+    ASSERT_TRUE(authorizer.ok()) << authorizer.status();
+    authorizer_ = std::move(*authorizer);
+    auto tokens = ctl::auth::TokenAuthenticator::FromYaml(kTokens, "tokens.yaml");
+    ASSERT_TRUE(tokens.ok()) << tokens.status();
+    tokens_ = std::move(*tokens);
+
+    auto on_commit = [this](int64_t revision) {
+      std::lock_guard<std::mutex> lock(mu_);
+      commits_.push_back(revision);
+    };
+    service_ = std::make_unique<ctl::api::ResourceService>(
+        store_.get(), authorizer_.get(), ctl::api::CallAuthenticatorOptions{tokens_.get(), false},
+        CompileState, on_commit);
+    local_service_ = std::make_unique<ctl::api::ResourceService>(
+        store_.get(), authorizer_.get(), ctl::api::CallAuthenticatorOptions{tokens_.get(), true},
+        CompileState, on_commit);
+
+    grpc::ServerBuilder builder;
+    builder.RegisterService(service_.get());
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    stub_ = v1::ResourceService::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
+
+    grpc::ServerBuilder local_builder;
+    local_builder.RegisterService(local_service_.get());
+    local_server_ = local_builder.BuildAndStart();
+    ASSERT_NE(local_server_, nullptr);
+    local_stub_ =
+        v1::ResourceService::NewStub(local_server_->InProcessChannel(grpc::ChannelArguments()));
+  }
+
+  void TearDown() override {
+    if (server_) server_->Shutdown();
+    if (local_server_) local_server_->Shutdown();
+    server_.reset();
+    local_server_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // A context carrying `token` as a bearer token ("" = no metadata).
+  static std::unique_ptr<grpc::ClientContext> As(const std::string& token) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    return context;
+  }
+  static constexpr char kAdmin[] = "admin-token-0123456789";
+  static constexpr char kAlice[] = "alice-token-0123456789";
+
+  grpc::Status Apply(const std::string& token, const std::string& yaml,
+                     v1::ApplyResponse* response = nullptr,
+                     std::optional<int64_t> resource_version = std::nullopt) {
+    v1::ApplyRequest request;
+    request.set_yaml(yaml);
+    if (resource_version) request.set_resource_version(*resource_version);
+    v1::ApplyResponse unused;
+    return stub_->Apply(As(token).get(), request, response ? response : &unused);
+  }
+
+  grpc::Status GetAs(const std::string& token, const v1::ResourceRef& ref,
+                     v1::GetResponse* response) {
+    v1::GetRequest request;
+    *request.mutable_ref() = ref;
+    return stub_->Get(As(token).get(), request, response);
+  }
+
+  int64_t Revision() {
+    auto r = store_->CurrentRevision();
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : -1;
+  }
+
+  std::vector<int64_t> Commits() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return commits_;
+  }
+
+  // The shop at revision 1, applied by the admin.
+  void ApplyShop() {
+    v1::ApplyResponse response;
+    grpc::Status s = Apply(kAdmin, HealthyShop(), &response);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    ASSERT_EQ(response.revision(), 1);
+  }
+
+  std::string dir_;
+  std::unique_ptr<ctl::store::Store> store_;
+  std::unique_ptr<ctl::auth::Authorizer> authorizer_;
+  std::unique_ptr<ctl::auth::TokenAuthenticator> tokens_;
+  std::unique_ptr<ctl::api::ResourceService> service_;
+  std::unique_ptr<ctl::api::ResourceService> local_service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<grpc::Server> local_server_;
+  std::unique_ptr<v1::ResourceService::Stub> stub_;
+  std::unique_ptr<v1::ResourceService::Stub> local_stub_;
+  std::mutex mu_;
+  std::vector<int64_t> commits_;
+};
+
+TEST_F(ResourceServiceTest, ApplyShopIsRevisionOneAndPublishes) {
+  v1::ApplyResponse response;
+  grpc::Status s = Apply(kAdmin, HealthyShop(), &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(response.revision(), 1);
+  EXPECT_GT(response.resources_size(), 20);
+  for (const v1::Resource& r : response.resources()) {
+    EXPECT_EQ(r.revision(), 1) << r.kind() << "/" << r.name();
+    EXPECT_THAT(r.yaml(), HasSubstr("resourceVersion"));
+  }
+  EXPECT_EQ(Commits(), std::vector<int64_t>{1});
+}
+
+TEST_F(ResourceServiceTest, GetReturnsYamlWithResourceVersion) {
+  ApplyShop();
+  v1::GetResponse response;
+  grpc::Status s = GetAs(kAdmin, Frontend(), &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(response.resource().revision(), 1);
+  EXPECT_EQ(response.resource().name(), "app-hipstershop.frontend");
+  EXPECT_THAT(response.resource().yaml(), HasSubstr("resourceVersion"));
+  EXPECT_THAT(response.resource().yaml(), HasSubstr("loadgenerator"));
+
+  s = GetAs(kAdmin, Ref("NetworkPolicy", "hipstershop", "app-hipstershop.nope"), &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
+}
+
+TEST_F(ResourceServiceTest, StaleResourceVersionIsAborted) {
+  ApplyShop();
+  v1::GetResponse got;
+  ASSERT_TRUE(GetAs(kAdmin, Frontend(), &got).ok());
+  // Someone else changes it (revision 2)...
+  ASSERT_TRUE(Apply(kAdmin, Example("broken/51-app-frontend.yaml")).ok());
+  // ...so writing back what was read at revision 1 must fail, whether the
+  // version travels in the YAML or in the request.
+  v1::ReplaceRequest replace;
+  replace.set_yaml(got.resource().yaml());
+  v1::ReplaceResponse replaced;
+  grpc::Status s = stub_->Replace(As(kAdmin).get(), replace, &replaced);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ABORTED) << s.error_message();
+  s = Apply(kAdmin, Example("healthy/51-app-frontend.yaml"), nullptr, 1);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ABORTED) << s.error_message();
+  EXPECT_EQ(Revision(), 2);
+  // The current version is accepted.
+  s = Apply(kAdmin, Example("healthy/51-app-frontend.yaml"), nullptr, 2);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(Revision(), 3);
+}
+
+TEST_F(ResourceServiceTest, HistoryAndDiffShowTheRemovedRuleAndWhoRemovedIt) {
+  ApplyShop();
+  // alice (app-hipstershop editor) loses the frontend's ingress rule.
+  v1::ApplyResponse applied;
+  grpc::Status s = Apply(kAlice, Example("broken/51-app-frontend.yaml"), &applied);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(applied.revision(), 2);
+
+  v1::HistoryRequest hreq;
+  *hreq.mutable_ref() = Frontend();
+  v1::HistoryResponse history;
+  s = stub_->History(As(kAdmin).get(), hreq, &history);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(history.entries_size(), 2);
+  EXPECT_EQ(history.entries(0).user(), "kubernetes-admin");
+  EXPECT_EQ(history.entries(1).revision(), 2);
+  EXPECT_EQ(history.entries(1).user(), "alice");
+  EXPECT_EQ(history.entries(1).verb(), "apply");
+  EXPECT_FALSE(history.entries(1).time().empty());
+
+  v1::DiffRequest dreq;
+  *dreq.mutable_ref() = Frontend();
+  dreq.set_from_revision(1);
+  dreq.set_to_revision(2);
+  v1::DiffResponse diff;
+  s = stub_->Diff(As(kAdmin).get(), dreq, &diff);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_THAT(diff.diff(), HasSubstr("-  ingress:"));
+  EXPECT_THAT(diff.diff(), HasSubstr("loadgenerator"));
+  EXPECT_THAT(diff.diff(), Not(HasSubstr("\n+  ingress:")));
+
+  // Diff to now is the same change.
+  dreq.clear_to_revision();
+  v1::DiffResponse diff_now;
+  ASSERT_TRUE(stub_->Diff(As(kAdmin).get(), dreq, &diff_now).ok());
+  EXPECT_THAT(diff_now.diff(), HasSubstr("-  ingress:"));
+
+  // Rollback to revision 1 restores the rule as revision 3.
+  v1::RollbackRequest rreq;
+  *rreq.mutable_ref() = Frontend();
+  rreq.set_revision(1);
+  v1::RollbackResponse rolled;
+  s = stub_->Rollback(As(kAdmin).get(), rreq, &rolled);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(rolled.revision(), 3);
+  EXPECT_THAT(rolled.resource().yaml(), HasSubstr("loadgenerator"));
+  v1::GetResponse got;
+  ASSERT_TRUE(GetAs(kAdmin, Frontend(), &got).ok());
+  EXPECT_EQ(got.resource().revision(), 3);
+  EXPECT_THAT(got.resource().yaml(), HasSubstr("ingress:"));
+  history.Clear();
+  ASSERT_TRUE(stub_->History(As(kAdmin).get(), hreq, &history).ok());
+  ASSERT_EQ(history.entries_size(), 3);
+  EXPECT_EQ(history.entries(2).verb(), "rollback");
+  EXPECT_EQ(Commits(), (std::vector<int64_t>{1, 2, 3}));
+
+  // Get at a past revision.
+  v1::GetRequest at;
+  *at.mutable_ref() = Frontend();
+  at.set_revision(2);
+  ASSERT_TRUE(stub_->Get(As(kAdmin).get(), at, &got).ok());
+  EXPECT_EQ(got.resource().revision(), 2);
+  EXPECT_THAT(got.resource().yaml(), Not(HasSubstr("ingress:")));
+}
+
+TEST_F(ResourceServiceTest, ValidateDoesNotCommit) {
+  ApplyShop();
+  v1::ValidateRequest request;
+  request.set_yaml(Example("broken/51-app-frontend.yaml"));
+  v1::ValidateResponse response;
+  grpc::Status s = stub_->Validate(As(kAdmin).get(), request, &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(response.revision(), 2);
+  EXPECT_EQ(Revision(), 1);
+  EXPECT_EQ(Commits(), std::vector<int64_t>{1});
+  v1::GetResponse got;
+  ASSERT_TRUE(GetAs(kAdmin, Frontend(), &got).ok());
+  EXPECT_THAT(got.resource().yaml(), HasSubstr("ingress:"));
+
+  // Validate reports what the real call would: create of an existing one.
+  request.set_operation(v1::ValidateRequest::OPERATION_CREATE);
+  s = stub_->Validate(As(kAdmin).get(), request, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS) << s.error_message();
+}
+
+TEST_F(ResourceServiceTest, BadYamlIsInvalidArgumentNamingTheDocument) {
+  ApplyShop();
+  std::string yaml = Example("broken/51-app-frontend.yaml") + "\n---\nkind: [unclosed\n";
+  grpc::Status s = Apply(kAdmin, yaml);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("doc 2"));
+  // A document the model rejects (a port range backwards) is the validate
+  // hook's INVALID_ARGUMENT, naming the field.
+  std::string bad_port = R"(apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata:
+  name: app-hipstershop.bad-port
+  namespace: hipstershop
+spec:
+  tier: app-hipstershop
+  selector: app == 'frontend'
+  ingress:
+    - action: Allow
+      protocol: TCP
+      destination:
+        ports: ["80:70"]
+)";
+  s = Apply(kAdmin, bad_port);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("ports"));
+  EXPECT_EQ(Revision(), 1);
+  EXPECT_EQ(Commits(), std::vector<int64_t>{1});
+}
+
+TEST_F(ResourceServiceTest, PolicyInMissingTierIsFailedPrecondition) {
+  ApplyShop();
+  grpc::Status s = Apply(kAdmin, R"(apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata:
+  name: nosuchtier.p
+spec:
+  tier: nosuchtier
+  selector: all()
+  types: [Ingress]
+)");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("nosuchtier"));
+  EXPECT_EQ(Revision(), 1);
+}
+
+TEST_F(ResourceServiceTest, SeedStoryTierEditorMayEditOnlyHerTier) {
+  ApplyShop();
+  // alice reads the frontend, edits it and writes it back with its version.
+  v1::GetResponse got;
+  grpc::Status s = GetAs(kAlice, Frontend(), &got);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  v1::ReplaceRequest replace;
+  replace.set_yaml(Example("broken/51-app-frontend.yaml"));
+  replace.set_resource_version(got.resource().revision());
+  v1::ReplaceResponse replaced;
+  s = stub_->Replace(As(kAlice).get(), replace, &replaced);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(replaced.revision(), 2);
+
+  // The security tier is not hers: reads and writes are denied, with the reason.
+  s = GetAs(kAlice, Ref("GlobalNetworkPolicy", "", "security.allow-dns"), &got);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(s.error_message(), HasSubstr("alice"));
+  std::string security = Example("base/30-security.yaml");
+  v1::ReplaceRequest replace_security;
+  replace_security.set_yaml(security);
+  s = stub_->Replace(As(kAlice).get(), replace_security, &replaced);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(s.error_message(), HasSubstr("alice"));
+  EXPECT_THAT(s.error_message(), HasSubstr("security"));
+  // A batch is all or nothing: her own policy plus one of security's is denied.
+  s = Apply(kAlice, Example("healthy/51-app-frontend.yaml") + "\n---\n" + security);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  v1::DeleteRequest del;
+  *del.mutable_ref() = Ref("GlobalNetworkPolicy", "", "security.allow-dns");
+  v1::DeleteResponse deleted;
+  s = stub_->Delete(As(kAlice).get(), del, &deleted);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  v1::HistoryRequest hreq;
+  *hreq.mutable_ref() = Ref("GlobalNetworkPolicy", "", "security.allow-dns");
+  v1::HistoryResponse history;
+  s = stub_->History(As(kAlice).get(), hreq, &history);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Revision(), 2);
+
+  // Re-tiering someone else's policy into her tier does not get round it.
+  std::string platform_np = R"(apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata:
+  name: platform.shop-metrics
+  namespace: hipstershop
+spec:
+  tier: platform
+  selector: all()
+  types: [Ingress]
+)";
+  ASSERT_TRUE(Apply(kAdmin, platform_np).ok());
+  std::string hijack = platform_np;
+  hijack.replace(hijack.find("tier: platform"), 14, "tier: app-hipstershop");
+  s = Apply(kAlice, hijack);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("platform"));
+  EXPECT_EQ(Revision(), 3);
+}
+
+TEST_F(ResourceServiceTest, ListLeavesOutWhatTheCallerMayNotList) {
+  ApplyShop();
+  v1::ListRequest request;
+  request.set_kind("NetworkPolicy");
+  v1::ListResponse all;
+  ASSERT_TRUE(stub_->List(As(kAdmin).get(), request, &all).ok());
+  v1::ListResponse mine;
+  grpc::Status s = stub_->List(As(kAlice).get(), request, &mine);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(mine.revision(), 1);
+  EXPECT_GT(mine.resources_size(), 3);
+  for (const v1::Resource& r : mine.resources()) {
+    EXPECT_THAT(r.name(), ::testing::StartsWith("app-hipstershop.")) << r.name();
+  }
+  request.clear_kind();
+  ASSERT_TRUE(stub_->List(As(kAdmin).get(), request, &all).ok());
+  EXPECT_GT(all.resources_size(), mine.resources_size());
+  v1::ListResponse mine_all_kinds;
+  ASSERT_TRUE(stub_->List(As(kAlice).get(), request, &mine_all_kinds).ok());
+  // Her tier shows up (get on it), other tiers and the security GNPs do not.
+  bool saw_her_tier = false;
+  for (const v1::Resource& r : mine_all_kinds.resources()) {
+    EXPECT_NE(r.kind(), "GlobalNetworkPolicy") << r.name();
+    if (r.kind() == "Tier") {
+      EXPECT_EQ(r.name(), "app-hipstershop");
+      saw_her_tier = true;
+    }
+  }
+  EXPECT_TRUE(saw_her_tier);
+}
+
+TEST_F(ResourceServiceTest, NoOrUnknownTokenIsUnauthenticated) {
+  ApplyShop();
+  v1::GetResponse got;
+  grpc::Status s = GetAs("", Frontend(), &got);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+  s = GetAs("not-a-token", Frontend(), &got);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+  EXPECT_THAT(s.error_message(), Not(HasSubstr("not-a-token")));
+  s = Apply("", Example("broken/51-app-frontend.yaml"));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Revision(), 1);
+}
+
+TEST_F(ResourceServiceTest, LocalAdminSocketNeedsNoToken) {
+  v1::ApplyRequest request;
+  request.set_yaml(HealthyShop());
+  v1::ApplyResponse response;
+  grpc::ClientContext context;
+  grpc::Status s = local_stub_->Apply(&context, request, &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  v1::HistoryRequest hreq;
+  *hreq.mutable_ref() = Frontend();
+  v1::HistoryResponse history;
+  grpc::ClientContext context2;
+  ASSERT_TRUE(local_stub_->History(&context2, hreq, &history).ok());
+  ASSERT_EQ(history.entries_size(), 1);
+  EXPECT_EQ(history.entries(0).user(), "system:admin");
+  // A token on the local socket names its user; a bad one is refused.
+  auto as_alice = As(kAlice);
+  v1::GetRequest greq;
+  *greq.mutable_ref() = Ref("GlobalNetworkPolicy", "", "security.allow-dns");
+  v1::GetResponse got;
+  s = local_stub_->Get(as_alice.get(), greq, &got);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  s = local_stub_->Get(As("bogus").get(), greq, &got);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(ResourceServiceTest, ExpiredDeadlineCommitsNothing) {
+  ApplyShop();
+  v1::ApplyRequest request;
+  request.set_yaml(Example("broken/51-app-frontend.yaml"));
+  v1::ApplyResponse response;
+  grpc::ClientContext context;
+  context.AddMetadata("authorization", std::string("Bearer ") + kAdmin);
+  context.set_deadline(std::chrono::system_clock::now() - std::chrono::seconds(1));
+  grpc::Status s = stub_->Apply(&context, request, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_EQ(Revision(), 1);
+}
+
+TEST_F(ResourceServiceTest, DeleteAndCreateCodes) {
+  ApplyShop();
+  v1::CreateRequest create;
+  create.set_yaml(Example("healthy/51-app-frontend.yaml"));
+  v1::CreateResponse created;
+  grpc::Status s = stub_->Create(As(kAdmin).get(), create, &created);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS) << s.error_message();
+
+  v1::DeleteRequest del;
+  *del.mutable_ref() = Frontend();
+  v1::DeleteResponse deleted;
+  s = stub_->Delete(As(kAlice).get(), del, &deleted);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(deleted.revision(), 2);
+  ASSERT_EQ(deleted.resources_size(), 1);
+  EXPECT_EQ(deleted.resources(0).name(), "app-hipstershop.frontend");
+  s = stub_->Delete(As(kAlice).get(), del, &deleted);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
+  // Its history is still hers to read after the delete.
+  v1::HistoryRequest hreq;
+  *hreq.mutable_ref() = Frontend();
+  v1::HistoryResponse history;
+  s = stub_->History(As(kAlice).get(), hreq, &history);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(history.entries_size(), 2);
+
+  s = stub_->Create(As(kAlice).get(), create, &created);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(created.revision(), 3);
+
+  // Deleting a tier that policies still use does not compile.
+  v1::DeleteRequest del_tier;
+  *del_tier.mutable_ref() = Ref("Tier", "", "app-hipstershop");
+  s = stub_->Delete(As(kAdmin).get(), del_tier, &deleted);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+}
+
+}  // namespace
+}  // namespace tierwall::test
