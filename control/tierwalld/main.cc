@@ -21,12 +21,17 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "control/compiler/compiler.h"
 #include "control/model/yaml_loader.h"
+#include "control/store/store.h"
+#include "control/tierwalld/api_server.h"
 #include "control/tierwalld/counter_slots.h"
 #include "control/tierwalld/stats.h"
 #include "dataplane/engine/ports.h"
@@ -58,19 +63,76 @@ struct Options {
   std::string policy_update;
   uint64_t policy_update_after = 0;
   dp::engine::WorkerConfig::Timeouts timeouts;
+  std::string state_dir;
+  std::string api_socket;
+  std::string tokens;
+  std::string rbac;
 };
 
-absl::StatusOr<std::unique_ptr<dp::classify::Program>> Build(const std::vector<std::string>& paths,
-                                                              uint64_t generation, CounterSlots* slots) {
-  model::ResourceSet resources;
-  for (const std::string& path : paths)
-    if (auto s = model::LoadResources(path, &resources); !s.ok()) return s;
+absl::StatusOr<std::unique_ptr<dp::classify::Program>> CompileAndAssign(
+    const model::ResourceSet& resources, uint64_t generation, CounterSlots* slots) {
   compiler::CompileOptions options;
   options.generation = generation;
   auto program = compiler::Compile(resources, options);
   if (!program.ok()) return program.status();
   if (auto s = slots->Assign(program->get()); !s.ok()) return s;
   return program;
+}
+
+absl::StatusOr<std::unique_ptr<dp::classify::Program>> Build(const std::vector<std::string>& paths,
+                                                             uint64_t generation,
+                                                             CounterSlots* slots) {
+  model::ResourceSet resources;
+  for (const std::string& path : paths)
+    if (auto s = model::LoadResources(path, &resources); !s.ok()) return s;
+  return CompileAndAssign(resources, generation, slots);
+}
+
+absl::StatusOr<std::unique_ptr<dp::classify::Program>> BuildFromYaml(const std::string& yaml,
+                                                                     uint64_t generation,
+                                                                     CounterSlots* slots) {
+  model::ResourceSet resources;
+  if (auto s = model::ParseResources(yaml, "store", &resources); !s.ok()) return s;
+  return CompileAndAssign(resources, generation, slots);
+}
+
+// The state a change would produce must load and compile, or the change is
+// refused with the loader's or compiler's error.
+absl::Status ValidateState(const std::string& yaml) {
+  model::ResourceSet resources;
+  if (auto s = model::ParseResources(yaml, "resources", &resources); !s.ok()) return s;
+  return compiler::Compile(resources).status();
+}
+
+// The -f resources as store mutations: every document of every file (a
+// directory: its *.yaml, *.yml and *.json, in sorted path order).
+absl::StatusOr<std::vector<store::Mutation>> ReadMutations(const std::vector<std::string>& paths) {
+  std::vector<store::Mutation> out;
+  for (const std::string& path : paths) {
+    std::vector<std::string> files;
+    if (std::filesystem::is_directory(path)) {
+      for (const auto& e : std::filesystem::recursive_directory_iterator(path)) {
+        auto ext = e.path().extension().string();
+        if (e.is_regular_file() && (ext == ".yaml" || ext == ".yml" || ext == ".json"))
+          files.push_back(e.path().string());
+      }
+      std::sort(files.begin(), files.end());
+    } else {
+      files.push_back(path);
+    }
+    for (const std::string& file : files) {
+      std::ifstream in(file);
+      if (!in) return absl::NotFoundError(file + ": cannot read");
+      std::stringstream text;
+      text << in.rdbuf();
+      auto docs = store::SplitDocuments(text.str());
+      if (!docs.ok())
+        return absl::InvalidArgumentError(file + ": " + std::string(docs.status().message()));
+      for (auto& d : *docs)
+        out.push_back({store::Verb::kApply, std::move(d), std::nullopt, std::nullopt});
+    }
+  }
+  return out;
 }
 
 // What the telemetry callbacks read; set once the daemon runs.
@@ -81,7 +143,8 @@ int TelemetryStats(const char*, const char*, rte_tel_data* d) {
   nlohmann::ordered_json j = StatsJson(*g_telemetry);
   rte_tel_data_start_dict(d);
   rte_tel_data_add_dict_u64(d, "generation", j["generation"].get<uint64_t>());
-  for (auto& [k, v] : j["packets"].items()) rte_tel_data_add_dict_u64(d, k.c_str(), v.get<uint64_t>());
+  for (auto& [k, v] : j["packets"].items())
+    rte_tel_data_add_dict_u64(d, k.c_str(), v.get<uint64_t>());
   for (auto& [k, v] : j["drops"].items())
     rte_tel_data_add_dict_u64(d, ("drop_" + k).c_str(), v.get<uint64_t>());
   return 0;
@@ -143,11 +206,23 @@ int Run(int argc, char** argv) {
 
   Options o;
   CLI::App app{"tierwalld: Calico-compatible DPDK firewall"};
-  app.add_option("-f,--resources", o.resources, "Resource YAML file, directory or - (repeatable)")->required();
+  app.add_option("-f,--resources", o.resources,
+                 "Resource YAML file, directory or - (repeatable); with --state-dir: imported into "
+                 "an empty store");
+  app.add_option("--state-dir", o.state_dir,
+                 "Keep resources in a durable, versioned store here and serve the tierwall.v1 API")
+      ->group("API");
+  app.add_option("--api-socket", o.api_socket,
+                 "API Unix socket (default <state-dir>/tierwall.sock)")
+      ->group("API");
+  app.add_option("--tokens", o.tokens, "Bearer tokens file (token, user, groups)")->group("API");
+  app.add_option("--rbac", o.rbac, "Tiered RBAC roles and bindings (YAML)")->group("API");
   app.add_option("--forward", o.forward, "bridge | wire (ports 0<->1, 2<->3, ...)")
       ->check(CLI::IsMember({"bridge", "wire"}));
-  app.add_option("--flows", o.flows, "Connection-tracking capacity per worker")->check(CLI::Range(1, 1 << 30));
-  app.add_option("--reevaluate", o.reevaluate, "Re-judge open flows after a policy change: on | off")
+  app.add_option("--flows", o.flows, "Connection-tracking capacity per worker")
+      ->check(CLI::Range(1, 1 << 30));
+  app.add_option("--reevaluate", o.reevaluate,
+                 "Re-judge open flows after a policy change: on | off")
       ->check(CLI::IsMember({"on", "off"}));
   auto* t = &o.timeouts;
   auto timeout = [&](const char* name, double* v, const char* what) {
@@ -163,10 +238,12 @@ int Run(int argc, char** argv) {
   timeout("--timeout-udp", &t->udp, "UDP");
   timeout("--timeout-icmp", &t->icmp, "ICMP and ICMPv6");
   timeout("--timeout-other", &t->other, "other protocols");
-  app.add_option("--stop-after-idle", o.stop_after_idle_ms, "Exit after MS ms without received packets");
+  app.add_option("--stop-after-idle", o.stop_after_idle_ms,
+                 "Exit after MS ms without received packets");
   app.add_option("--stats-json", o.stats_json, "Write final counters to FILE on exit");
   app.add_option("--flow-events", o.flow_events, "Append flow events (JSON lines) to FILE");
-  app.add_option("--policy-update", o.policy_update, "Test hook: resources to switch to mid-stream");
+  app.add_option("--policy-update", o.policy_update,
+                 "Test hook: resources to switch to mid-stream");
   app.add_option("--policy-update-after-packets", o.policy_update_after,
                  "Test hook: switch after this many received packets");
   try {
@@ -177,9 +254,54 @@ int Run(int argc, char** argv) {
     return rc == 0 ? 0 : 2;
   }
 
+  if (o.resources.empty() && o.state_dir.empty()) {
+    std::cerr << "tierwalld: give resources with -f, or a --state-dir that holds them\n";
+    rte_eal_cleanup();
+    return 2;
+  }
   CounterSlots slots;
   uint64_t generation = 1;
-  auto program = Build(o.resources, generation, &slots);
+  std::unique_ptr<store::Store> store;
+  absl::StatusOr<std::unique_ptr<dp::classify::Program>> program;
+  if (!o.state_dir.empty()) {
+    std::filesystem::create_directories(o.state_dir);
+    auto opened = store::Store::Open(o.state_dir);
+    if (!opened.ok()) {
+      std::cerr << "tierwalld: " << opened.status().message() << "\n";
+      rte_eal_cleanup();
+      return 2;
+    }
+    store = std::move(*opened);
+    auto revision = store->CurrentRevision();
+    if (revision.ok() && *revision == 0 && !o.resources.empty()) {
+      auto mutations = ReadMutations(o.resources);
+      absl::Status s = mutations.status();
+      if (s.ok())
+        s = ValidateState([&] {
+          std::string all;
+          for (const auto& m : *mutations) all += "---\n" + m.yaml + "\n";
+          return all;
+        }());
+      if (s.ok()) s = store->Commit({"system:admin", *mutations}).status();
+      if (!s.ok()) {
+        std::cerr << "tierwalld: importing -f into the store: " << s.message() << "\n";
+        rte_eal_cleanup();
+        return 2;
+      }
+    } else if (revision.ok() && *revision > 0 && !o.resources.empty()) {
+      std::cerr << "tierwalld: " << o.state_dir << " holds revision " << *revision
+                << "; -f ignored (change resources through the API)\n";
+    }
+    auto snapshot = store->CurrentSnapshot();
+    if (!snapshot.ok()) {
+      std::cerr << "tierwalld: " << snapshot.status().message() << "\n";
+      rte_eal_cleanup();
+      return 2;
+    }
+    program = BuildFromYaml(snapshot->yaml, generation, &slots);
+  } else {
+    program = Build(o.resources, generation, &slots);
+  }
   if (!program.ok()) {
     std::cerr << "tierwalld: " << program.status().message() << "\n";
     rte_eal_cleanup();
@@ -195,7 +317,8 @@ int Run(int argc, char** argv) {
     return 2;
   }
   std::string error;
-  uint16_t workers = dp::engine::MaxWorkersForPorts(static_cast<uint16_t>(lcores.size()), o.forward == "wire", &error);
+  uint16_t workers = dp::engine::MaxWorkersForPorts(static_cast<uint16_t>(lcores.size()),
+                                                    o.forward == "wire", &error);
   if (workers == 0) {
     std::cerr << "tierwalld: " << error << "\n";
     rte_eal_cleanup();
@@ -213,8 +336,8 @@ int Run(int argc, char** argv) {
   rte_mempool* pool = rte_pktmbuf_pool_create("tw_mbufs", mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
                                               static_cast<int>(rte_socket_id()));
   if (!pool) {
-    std::cerr << "tierwalld: cannot create the mbuf pool (" << mbufs << " mbufs): " << rte_strerror(rte_errno)
-              << "; give the EAL more memory (-m)\n";
+    std::cerr << "tierwalld: cannot create the mbuf pool (" << mbufs
+              << " mbufs): " << rte_strerror(rte_errno) << "; give the EAL more memory (-m)\n";
     rte_eal_cleanup();
     return 1;
   }
@@ -235,7 +358,8 @@ int Run(int argc, char** argv) {
     c.id = w;
     for (const auto& p : ports) c.tx_queue.push_back(w < p.tx_queues ? w : 0);
     c.num_ports = static_cast<uint16_t>(ports.size());
-    c.mode = o.forward == "wire" ? dp::engine::ForwardMode::kWire : dp::engine::ForwardMode::kBridge;
+    c.mode =
+        o.forward == "wire" ? dp::engine::ForwardMode::kWire : dp::engine::ForwardMode::kBridge;
     c.reevaluate = o.reevaluate == "on";
     c.flows = o.flows;
     c.timeouts = o.timeouts;
@@ -280,6 +404,38 @@ int Run(int argc, char** argv) {
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGHUP, OnSignal);
 
+  // Publications come from the main loop (reload, test hook) and from API
+  // threads (commits): one at a time, generations strictly increasing.
+  std::mutex publish_mu;
+  std::unique_ptr<ApiServer> api;
+  if (store) {
+    ApiConfig config{o.api_socket.empty() ? o.state_dir + "/tierwall.sock" : o.api_socket, o.tokens,
+                     o.rbac};
+    auto started = ApiServer::Start(config, store.get(), ValidateState, [&](int64_t revision) {
+      std::lock_guard<std::mutex> lock(publish_mu);
+      auto snapshot = store->CurrentSnapshot();
+      auto next = snapshot.ok()
+                      ? BuildFromYaml(snapshot->yaml, generation + 1, &slots)
+                      : absl::StatusOr<std::unique_ptr<dp::classify::Program>>(snapshot.status());
+      if (!next.ok()) {
+        std::cerr << "tierwalld: revision " << revision
+                  << " not published: " << next.status().message() << "\n";
+        return;
+      }
+      slot.Publish(std::move(*next));
+      sources.generation = ++generation;
+      std::cerr << "tierwalld: revision " << revision << " published as generation " << generation
+                << "\n";
+    });
+    if (!started.ok()) {
+      std::cerr << "tierwalld: API: " << started.status().message() << "\n";
+      g_stop = true;
+    } else {
+      api = std::move(*started);
+      std::cerr << "tierwalld: API on unix:" << api->socket_path() << "\n";
+    }
+  }
+
   std::atomic<bool> stop_workers{false};
   std::vector<std::pair<dp::engine::Worker*, std::atomic<bool>*>> launch;
   for (auto& w : worker_list) launch.emplace_back(w.get(), &stop_workers);
@@ -315,6 +471,7 @@ int Run(int argc, char** argv) {
       last_activity = now;
     }
     if (!o.policy_update.empty() && !updated && rx >= o.policy_update_after) {
+      std::lock_guard<std::mutex> lock(publish_mu);
       auto next = Build({o.policy_update}, generation + 1, &slots);
       if (!next.ok()) {
         std::cerr << "tierwalld: policy update: " << next.status().message() << "\n";
@@ -326,7 +483,11 @@ int Run(int argc, char** argv) {
       updated = true;
       last_activity = now;
     }
-    if (g_reload.exchange(false)) {
+    const bool reload_requested = g_reload.exchange(false);
+    if (reload_requested && store) {
+      std::cerr << "tierwalld: SIGHUP ignored with --state-dir: change resources through the API\n";
+    } else if (reload_requested) {
+      std::lock_guard<std::mutex> lock(publish_mu);
       auto next = Build(o.resources, generation + 1, &slots);
       if (next.ok()) {
         slot.Publish(std::move(*next));
@@ -343,6 +504,7 @@ int Run(int argc, char** argv) {
     }
   }
 
+  api.reset();  // no more commits (and publications) from here on
   stop_workers = true;
   rte_eal_mp_wait_lcore();
   nlohmann::ordered_json stats = StatsJson(sources);

@@ -10,4 +10,7 @@ namespace tierwall::ctl::twctl {
 // no daemon needed.
 void RegisterTrace(CLI::App& app, int* exit_code);
 
+// apply, get, history, diff against tierwalld's API.
+void RegisterApiCommands(CLI::App& app, int* exit_code);
+
 }  // namespace tierwall::ctl::twctl
