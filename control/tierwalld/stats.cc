@@ -10,7 +10,7 @@ using dp::engine::Read;
 
 nlohmann::ordered_json StatsJson(const StatsSources& s) {
   nlohmann::ordered_json j;
-  j["generation"] = s.generation;
+  j["generation"] = s.generation.load();
 
   uint64_t rx = 0, forwarded = 0, dropped = 0, created = 0, lost = 0;
   uint64_t drops[dp::engine::kDropCount] = {};
@@ -45,7 +45,7 @@ nlohmann::ordered_json StatsJson(const StatsSources& s) {
   }
   j["ports"] = ports;
   j["flows"] = {{"active", active}, {"created", created}, {"expired", expired},
-                {"table_full", table_full}, {"events_lost", lost}, {"events_written", s.events_written}};
+                {"table_full", table_full}, {"events_lost", lost}, {"events_written", s.events_written.load()}};
 
   // Per policy: sums by direction and action, and each rule slot.
   std::lock_guard<std::mutex> lock(s.slots->mutex());

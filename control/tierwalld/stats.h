@@ -2,6 +2,7 @@
 // counters (relaxed reads; workers keep running) into one JSON document.
 #pragma once
 
+#include <atomic>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -12,12 +13,14 @@
 
 namespace tierwall::ctl::daemon {
 
+// Written by the main loop and API threads, read by telemetry: the scalars
+// are atomics.
 struct StatsSources {
-  uint64_t generation = 0;
+  std::atomic<uint64_t> generation = 0;
   const std::vector<std::unique_ptr<dp::engine::Worker>>* workers = nullptr;
   const std::vector<dp::engine::PortInfo>* ports = nullptr;
   const CounterSlots* slots = nullptr;
-  uint64_t events_written = 0;
+  std::atomic<uint64_t> events_written = 0;
 };
 
 // {"generation", "packets", "drops", "ports", "flows", "policies"}: the
