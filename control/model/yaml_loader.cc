@@ -743,39 +743,50 @@ absl::Status ParseResources(std::string_view text, std::string_view source_name,
   return absl::OkStatus();
 }
 
-absl::Status LoadResources(const std::string& path, ResourceSet* out) {
-  ResourceSet tmp;
-  if (path == "-") {
-    std::ostringstream buf;
-    buf << std::cin.rdbuf();
-    TW_RETURN_IF_ERROR(ParseInto(buf.str(), "-", &tmp));
-    AppendSet(out, &tmp);
-    return absl::OkStatus();
-  }
+absl::StatusOr<std::vector<std::string>> ResourceFiles(const std::string& path) {
+  if (path == "-") return std::vector<std::string>{"-"};
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::file_status st = fs::status(path, ec);
   if (ec || !fs::exists(st))
     return absl::NotFoundError(absl::StrCat(path, ": no such file or directory"));
   std::vector<std::string> files;
-  if (fs::is_directory(st)) {
-    fs::recursive_directory_iterator it(path, fs::directory_options::none, ec);
-    for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      std::error_code file_ec;
-      if (it->is_regular_file(file_ec) && IsResourceFile(it->path())) {
-        files.push_back(it->path().string());
-      }
-    }
-    if (ec)
-      return absl::UnavailableError(absl::StrCat(path, ": cannot list directory: ", ec.message()));
-    std::sort(files.begin(), files.end());
-  } else {
+  if (!fs::is_directory(st)) {
     files.push_back(path);
+    return files;
   }
-  for (const std::string& file : files) {
-    std::string text;
-    TW_RETURN_IF_ERROR(ReadFile(file, file, &text));
-    TW_RETURN_IF_ERROR(ParseInto(text, file, &tmp));
+  fs::recursive_directory_iterator it(path, fs::directory_options::none, ec);
+  for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    std::error_code file_ec;
+    if (it->is_regular_file(file_ec) && IsResourceFile(it->path())) {
+      files.push_back(it->path().string());
+    }
+  }
+  if (ec)
+    return absl::UnavailableError(absl::StrCat(path, ": cannot list directory: ", ec.message()));
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+absl::StatusOr<std::string> ReadResourceFile(const std::string& file) {
+  if (file == "-") {
+    std::ostringstream buf;
+    buf << std::cin.rdbuf();
+    return buf.str();
+  }
+  std::string text;
+  TW_RETURN_IF_ERROR(ReadFile(file, file, &text));
+  return text;
+}
+
+absl::Status LoadResources(const std::string& path, ResourceSet* out) {
+  auto files = ResourceFiles(path);
+  if (!files.ok()) return files.status();
+  ResourceSet tmp;
+  for (const std::string& file : *files) {
+    auto text = ReadResourceFile(file);
+    if (!text.ok()) return text.status();
+    TW_RETURN_IF_ERROR(ParseInto(*text, file, &tmp));
   }
   AppendSet(out, &tmp);
   return absl::OkStatus();

@@ -9,8 +9,10 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "control/model/resources.h"
 
 namespace tierwall::ctl::model {
@@ -21,5 +23,11 @@ absl::Status ParseResources(std::string_view text, std::string_view source_name,
 // A file, a directory (every *.yaml, *.yml and *.json below it, in sorted
 // path order) or "-" for standard input.
 absl::Status LoadResources(const std::string& path, ResourceSet* out);
+
+// The files LoadResources(path) reads, in order ("-" stays "-"), and one
+// file's text: for callers that need the documents themselves (the daemon
+// importing -f into its store).
+absl::StatusOr<std::vector<std::string>> ResourceFiles(const std::string& path);
+absl::StatusOr<std::string> ReadResourceFile(const std::string& file);
 
 }  // namespace tierwall::ctl::model

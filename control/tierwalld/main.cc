@@ -25,7 +25,6 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
-#include <sstream>
 #include <thread>
 
 #include "control/compiler/compiler.h"
@@ -104,28 +103,17 @@ absl::Status ValidateState(const std::string& yaml) {
   return compiler::Compile(resources).status();
 }
 
-// The -f resources as store mutations: every document of every file (a
-// directory: its *.yaml, *.yml and *.json, in sorted path order).
+// The -f resources as store mutations: every document of every file, in the
+// order LoadResources reads them.
 absl::StatusOr<std::vector<store::Mutation>> ReadMutations(const std::vector<std::string>& paths) {
   std::vector<store::Mutation> out;
   for (const std::string& path : paths) {
-    std::vector<std::string> files;
-    if (std::filesystem::is_directory(path)) {
-      for (const auto& e : std::filesystem::recursive_directory_iterator(path)) {
-        auto ext = e.path().extension().string();
-        if (e.is_regular_file() && (ext == ".yaml" || ext == ".yml" || ext == ".json"))
-          files.push_back(e.path().string());
-      }
-      std::sort(files.begin(), files.end());
-    } else {
-      files.push_back(path);
-    }
-    for (const std::string& file : files) {
-      std::ifstream in(file);
-      if (!in) return absl::NotFoundError(file + ": cannot read");
-      std::stringstream text;
-      text << in.rdbuf();
-      auto docs = store::SplitDocuments(text.str());
+    auto files = model::ResourceFiles(path);
+    if (!files.ok()) return files.status();
+    for (const std::string& file : *files) {
+      auto text = model::ReadResourceFile(file);
+      if (!text.ok()) return text.status();
+      auto docs = store::SplitDocuments(*text);
       if (!docs.ok())
         return absl::InvalidArgumentError(file + ": " + std::string(docs.status().message()));
       for (auto& d : *docs)

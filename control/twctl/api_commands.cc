@@ -92,6 +92,13 @@ std::string CanonicalKind(const std::string& k) {
   return k;
 }
 
+void FillRef(v1::ResourceRef* ref, const std::string& kind, const std::string& ns,
+             const std::string& name) {
+  ref->set_kind(CanonicalKind(kind));
+  ref->set_namespace_(ns);
+  ref->set_name(name);
+}
+
 bool ReadInput(const std::vector<std::string>& files, std::string* out) {
   for (const std::string& f : files) {
     std::stringstream text;
@@ -154,9 +161,7 @@ void RegisterApiCommands(CLI::App& app, int* exit_code) {
       Prepare(&ctx, *c);
       if (!name->empty()) {
         v1::GetRequest req;
-        req.mutable_ref()->set_kind(CanonicalKind(*kind));
-        req.mutable_ref()->set_namespace_(*ns);
-        req.mutable_ref()->set_name(*name);
+        FillRef(req.mutable_ref(), *kind, *ns, *name);
         v1::GetResponse resp;
         grpc::Status s = Stub(*c)->Get(&ctx, req, &resp);
         if (!s.ok()) {
@@ -190,9 +195,7 @@ void RegisterApiCommands(CLI::App& app, int* exit_code) {
     AddConnectionFlags(cmd, c.get());
     cmd->callback([c, kind, name, ns, exit_code] {
       v1::HistoryRequest req;
-      req.mutable_ref()->set_kind(CanonicalKind(*kind));
-      req.mutable_ref()->set_namespace_(*ns);
-      req.mutable_ref()->set_name(*name);
+      FillRef(req.mutable_ref(), *kind, *ns, *name);
       v1::HistoryResponse resp;
       grpc::ClientContext ctx;
       Prepare(&ctx, *c);
@@ -223,9 +226,7 @@ void RegisterApiCommands(CLI::App& app, int* exit_code) {
     AddConnectionFlags(cmd, c.get());
     cmd->callback([c, kind, name, ns, from, to, exit_code] {
       v1::DiffRequest req;
-      req.mutable_ref()->set_kind(CanonicalKind(*kind));
-      req.mutable_ref()->set_namespace_(*ns);
-      req.mutable_ref()->set_name(*name);
+      FillRef(req.mutable_ref(), *kind, *ns, *name);
       req.set_from_revision(*from);
       if (*to >= 0) req.set_to_revision(*to);
       v1::DiffResponse resp;
