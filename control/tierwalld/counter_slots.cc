@@ -5,16 +5,6 @@
 
 namespace tierwall::ctl::daemon {
 
-const char* ActionWord(dp::classify::RuleAction a) {
-  switch (a) {
-    case dp::classify::RuleAction::kAllow: return "allow";
-    case dp::classify::RuleAction::kDeny: return "deny";
-    case dp::classify::RuleAction::kPass: return "pass";
-    case dp::classify::RuleAction::kLog: return "log";
-  }
-  return "?";
-}
-
 CounterSlots::CounterSlots() { slots_.push_back({"", "", false, 0, 0, ""}); }
 
 absl::Status CounterSlots::Assign(dp::classify::Program* program) {
@@ -36,13 +26,14 @@ absl::Status CounterSlots::Assign(dp::classify::Program* program) {
     const auto& rule = program->rules[r];
     const auto& policy = program->policies[rule.policy];
     for (int d = 0; d < 2; ++d) {
-      assigned[r][d] = slot_for({program->tiers[rule.tier].name, policy.trace_name, policy.staged, d,
-                                 rule.rule_index, ActionWord(rule.action)});
+      assigned[r][d] = slot_for({program->tiers[rule.tier].name, policy.trace_name, policy.staged,
+                                 d, rule.rule_index, dp::classify::RuleActionName(rule.action)});
     }
   }
   if (slots_.size() + fresh.size() > dp::engine::kMaxCounterSlots) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "counter slots exhausted (", dp::engine::kMaxCounterSlots, "); restart the daemon to compact them"));
+    return absl::ResourceExhaustedError(absl::StrCat("counter slots exhausted (",
+                                                     dp::engine::kMaxCounterSlots,
+                                                     "); restart the daemon to compact them"));
   }
   for (auto& [key, info] : fresh) {
     by_key_.emplace(key, static_cast<uint32_t>(slots_.size()));

@@ -22,7 +22,7 @@ struct SlotInfo {
   std::string tier;
   std::string policy;  // trace name, e.g. "hipstershop/app-hipstershop.frontend"
   bool staged = false;
-  int direction = 0;   // dp::classify::PolicyDirection
+  int direction = 0;  // dp::classify::PolicyDirection
   int32_t rule_index = 0;
   std::string action;  // "allow" | "deny" | "pass" | "log"
 };
@@ -41,7 +41,5 @@ class CounterSlots {
   std::vector<SlotInfo> slots_;
   mutable std::mutex mutex_;
 };
-
-const char* ActionWord(dp::classify::RuleAction a);
 
 }  // namespace tierwall::ctl::daemon

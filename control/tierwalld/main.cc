@@ -23,6 +23,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -395,24 +396,34 @@ int Run(int argc, char** argv) {
   // Publications come from the main loop (reload, test hook) and from API
   // threads (commits): one at a time, generations strictly increasing.
   std::mutex publish_mu;
+  using ProgramOr = absl::StatusOr<std::unique_ptr<dp::classify::Program>>;
+  // Builds the next generation with `build` and publishes it, returning its
+  // number; on error the running program stays.
+  auto publish_next =
+      [&](const std::function<ProgramOr(uint64_t)>& build) -> absl::StatusOr<uint64_t> {
+    std::lock_guard<std::mutex> lock(publish_mu);
+    ProgramOr next = build(generation + 1);
+    if (!next.ok()) return next.status();
+    slot.Publish(std::move(*next));
+    sources.generation = ++generation;
+    return generation;
+  };
   std::unique_ptr<ApiServer> api;
   if (store) {
     ApiConfig config{o.api_socket.empty() ? o.state_dir + "/tierwall.sock" : o.api_socket, o.tokens,
                      o.rbac};
     auto started = ApiServer::Start(config, store.get(), ValidateState, [&](int64_t revision) {
-      std::lock_guard<std::mutex> lock(publish_mu);
-      auto snapshot = store->CurrentSnapshot();
-      auto next = snapshot.ok()
-                      ? BuildFromYaml(snapshot->yaml, generation + 1, &slots)
-                      : absl::StatusOr<std::unique_ptr<dp::classify::Program>>(snapshot.status());
-      if (!next.ok()) {
+      auto published = publish_next([&](uint64_t gen) -> ProgramOr {
+        auto snapshot = store->CurrentSnapshot();
+        if (!snapshot.ok()) return snapshot.status();
+        return BuildFromYaml(snapshot->yaml, gen, &slots);
+      });
+      if (!published.ok()) {
         std::cerr << "tierwalld: revision " << revision
-                  << " not published: " << next.status().message() << "\n";
+                  << " not published: " << published.status().message() << "\n";
         return;
       }
-      slot.Publish(std::move(*next));
-      sources.generation = ++generation;
-      std::cerr << "tierwalld: revision " << revision << " published as generation " << generation
+      std::cerr << "tierwalld: revision " << revision << " published as generation " << *published
                 << "\n";
     });
     if (!started.ok()) {
@@ -459,15 +470,13 @@ int Run(int argc, char** argv) {
       last_activity = now;
     }
     if (!o.policy_update.empty() && !updated && rx >= o.policy_update_after) {
-      std::lock_guard<std::mutex> lock(publish_mu);
-      auto next = Build({o.policy_update}, generation + 1, &slots);
-      if (!next.ok()) {
-        std::cerr << "tierwalld: policy update: " << next.status().message() << "\n";
+      auto published =
+          publish_next([&](uint64_t gen) { return Build({o.policy_update}, gen, &slots); });
+      if (!published.ok()) {
+        std::cerr << "tierwalld: policy update: " << published.status().message() << "\n";
         g_stop = true;
         break;
       }
-      slot.Publish(std::move(*next));
-      sources.generation = ++generation;
       updated = true;
       last_activity = now;
     }
@@ -475,15 +484,12 @@ int Run(int argc, char** argv) {
     if (reload_requested && store) {
       std::cerr << "tierwalld: SIGHUP ignored with --state-dir: change resources through the API\n";
     } else if (reload_requested) {
-      std::lock_guard<std::mutex> lock(publish_mu);
-      auto next = Build(o.resources, generation + 1, &slots);
-      if (next.ok()) {
-        slot.Publish(std::move(*next));
-        sources.generation = ++generation;
-        std::cerr << "tierwalld: reloaded; generation " << generation << " published\n";
+      auto published = publish_next([&](uint64_t gen) { return Build(o.resources, gen, &slots); });
+      if (published.ok()) {
+        std::cerr << "tierwalld: reloaded; generation " << *published << " published\n";
       } else {
-        std::cerr << "tierwalld: reload failed, keeping generation " << generation << ": "
-                  << next.status().message() << "\n";
+        std::cerr << "tierwalld: reload failed, keeping generation " << sources.generation.load()
+                  << ": " << published.status().message() << "\n";
       }
     }
     if (o.stop_after_idle_ms > 0 &&

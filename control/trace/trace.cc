@@ -11,23 +11,13 @@ using dp::classify::DirectionTrace;
 using dp::classify::Program;
 using dp::classify::RuleAction;
 
-const char* ActionWord(RuleAction a) {
-  switch (a) {
-    case RuleAction::kAllow: return "allow";
-    case RuleAction::kDeny: return "deny";
-    case RuleAction::kPass: return "pass";
-    case RuleAction::kLog: return "log";
-  }
-  return "?";
-}
-
 std::vector<std::string> TraceStrings(const Program& program, const uint32_t* ids, uint8_t count) {
   std::vector<std::string> out;
   for (uint8_t i = 0; i < count; ++i) {
     const auto& rule = program.rules[ids[i]];
     const auto& policy = program.policies[rule.policy];
     out.push_back(std::to_string(i) + "|" + program.tiers[rule.tier].name + "|" +
-                  policy.trace_name + "|" + ActionWord(rule.action) + "|" +
+                  policy.trace_name + "|" + dp::classify::RuleActionName(rule.action) + "|" +
                   std::to_string(rule.rule_index));
   }
   return out;
@@ -36,8 +26,8 @@ std::vector<std::string> TraceStrings(const Program& program, const uint32_t* id
 std::optional<DirectionReport> Report(const Program& program, const DirectionTrace& t) {
   if (!t.evaluated) return std::nullopt;
   DirectionReport r;
-  r.verdict = ActionWord(t.verdict);
-  r.pending_verdict = ActionWord(t.pending_verdict);
+  r.verdict = dp::classify::RuleActionName(t.verdict);
+  r.pending_verdict = dp::classify::RuleActionName(t.pending_verdict);
   r.enforced = TraceStrings(program, t.enforced.data(), t.enforced_count);
   r.pending = TraceStrings(program, t.pending.data(), t.pending_count);
   return r;
@@ -78,7 +68,7 @@ TraceReport TracePacket(const Program& program, const dp::classify::PacketKey& p
   dp::classify::PacketVerdict v;
   program.Evaluate(packet, &v);
   TraceReport r;
-  r.verdict = ActionWord(v.verdict);
+  r.verdict = dp::classify::RuleActionName(v.verdict);
   if (v.src_endpoint != dp::classify::kNoEndpoint)
     r.source_endpoint = program.endpoints[v.src_endpoint].name;
   if (v.dst_endpoint != dp::classify::kNoEndpoint)

@@ -14,6 +14,16 @@ uint64_t HashAddr(const IpAddr& ip) {
 
 }  // namespace
 
+const char* RuleActionName(RuleAction a) {
+  switch (a) {
+    case RuleAction::kAllow: return "allow";
+    case RuleAction::kDeny: return "deny";
+    case RuleAction::kPass: return "pass";
+    case RuleAction::kLog: return "log";
+  }
+  return "?";
+}
+
 void EndpointIndex::Build(const std::vector<std::pair<IpAddr, uint32_t>>& entries) {
   uint64_t capacity = 16;
   while (capacity < entries.size() * 2) capacity <<= 1;  // load factor <= 0.5

@@ -39,6 +39,8 @@
 namespace tierwall::dp::classify {
 
 enum class RuleAction : uint8_t { kAllow, kDeny, kPass, kLog };
+// "allow", "deny", "pass", "log": the words of flow-log strings and counters.
+const char* RuleActionName(RuleAction a);
 enum class PolicyDirection : uint8_t { kIngress = 0, kEgress = 1 };
 enum class EvalMode : uint8_t { kEnforced = 0, kPending = 1 };
 

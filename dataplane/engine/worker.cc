@@ -34,8 +34,9 @@ std::unique_ptr<Worker> Worker::Create(const WorkerConfig& config, ProgramSlot* 
   const double hz = static_cast<double>(rte_get_tsc_hz());
   const auto& t = config.timeouts;
   auto ticks = [hz](double seconds) { return static_cast<uint64_t>(seconds * hz); };
-  conntrack::TimeoutConfig timeouts{ticks(t.tcp_syn), ticks(t.tcp_established), ticks(t.tcp_fin),
-                                    ticks(t.tcp_closed),  ticks(t.udp),        ticks(t.icmp),
+  conntrack::TimeoutConfig timeouts{ticks(t.tcp_syn), ticks(t.tcp_established),
+                                    ticks(t.tcp_fin), ticks(t.tcp_closed),
+                                    ticks(t.udp),     ticks(t.icmp),
                                     ticks(t.other)};
   auto flows = conntrack::FlowTable::Create(config.flows, timeouts,
                                             rte_rdtsc() ^ (uint64_t{config.id} << 32), error);
@@ -62,13 +63,14 @@ void Worker::Run(const std::atomic<bool>* stop) {
   while (!stop->load(std::memory_order_relaxed)) {
     const Program* program = slot_->Acquire();
     const uint64_t now = rte_rdtsc();
-    const bool paused = received_ >= config_.pause_rx_after &&
-                        program->generation < config_.resume_generation;
+    const bool paused =
+        received_ >= config_.pause_rx_after && program->generation < config_.resume_generation;
     if (!paused) {
       for (const auto& [port, queue] : config_.rx) {
         uint16_t want = kBurst;
         if (config_.pause_rx_after != UINT64_MAX && program->generation < config_.resume_generation)
-          want = static_cast<uint16_t>(std::min<uint64_t>(kBurst, config_.pause_rx_after - received_));
+          want =
+              static_cast<uint16_t>(std::min<uint64_t>(kBurst, config_.pause_rx_after - received_));
         if (want == 0) break;
         uint16_t n = rte_eth_rx_burst(port, queue, pkts, want);
         if (n == 0) continue;
@@ -147,15 +149,19 @@ void Worker::Count(const PolicyIds& ids, uint32_t bytes) {
   }
 }
 
+void Worker::RejudgeIfStale(conntrack::FlowHandle handle, const Program& p) {
+  const FlowEntry& e = flows_->entry(handle);
+  if (!config_.reevaluate || e.generation == p.generation) return;
+  PolicyIds ids;
+  bool allowed = Evaluate(e.OriginalKey(), p, &ids);
+  flows_->SetVerdict(handle, allowed ? conntrack::Verdict::kAllow : conntrack::Verdict::kDeny,
+                     p.generation, ids);
+  Emit(FlowEventType::kReverdict, e);
+}
+
 bool Worker::FollowFlow(conntrack::FlowHandle handle, uint32_t bytes, const Program& p) {
   const FlowEntry& e = flows_->entry(handle);
-  if (config_.reevaluate && e.generation != p.generation) {
-    PolicyIds ids;
-    bool allowed = Evaluate(e.OriginalKey(), p, &ids);
-    flows_->SetVerdict(handle, allowed ? conntrack::Verdict::kAllow : conntrack::Verdict::kDeny,
-                       p.generation, ids);
-    Emit(FlowEventType::kReverdict, e);
-  }
+  RejudgeIfStale(handle, p);
   Count(e, bytes);
   bool allowed = e.verdict == conntrack::Verdict::kAllow;
   if (!allowed) counters_.Drop(EngineDrop::kPolicyDeny);
@@ -182,14 +188,7 @@ bool Worker::JudgeIp(const parse::ParsedPacket& pp, uint32_t bytes, const Progra
   conntrack::LookupResult hit = flows_->Lookup(pp.key, now);
   conntrack::FlowHandle handle = hit.handle;
   if (hit.hit()) {
-    const FlowEntry& e = flows_->entry(handle);
-    if (config_.reevaluate && e.generation != p.generation) {
-      PolicyIds ids;
-      bool allowed = Evaluate(e.OriginalKey(), p, &ids);
-      flows_->SetVerdict(handle, allowed ? conntrack::Verdict::kAllow : conntrack::Verdict::kDeny,
-                         p.generation, ids);
-      Emit(FlowEventType::kReverdict, e);
-    }
+    RejudgeIfStale(handle, p);
     if (flows_->UpdateOnPacket(handle, hit.direction, pp.tcp_flags, bytes, now) ==
         conntrack::UpdateResult::kStale) {
       flows_->Remove(handle);  // a new connection the other way: judge it afresh
@@ -204,9 +203,9 @@ bool Worker::JudgeIp(const parse::ParsedPacket& pp, uint32_t bytes, const Progra
       if (!allowed) counters_.Drop(EngineDrop::kPolicyDeny);
       return allowed;
     }
-    conntrack::InsertResult ins =
-        flows_->Insert(pp.key, now, allowed ? conntrack::Verdict::kAllow : conntrack::Verdict::kDeny,
-                       p.generation, ids);
+    conntrack::InsertResult ins = flows_->Insert(
+        pp.key, now, allowed ? conntrack::Verdict::kAllow : conntrack::Verdict::kDeny, p.generation,
+        ids);
     if (ins.status == conntrack::InsertStatus::kTableFull) {
       counters_.Drop(EngineDrop::kFlowTableFull);
       return false;
@@ -265,7 +264,8 @@ void Worker::FlushTx() {
     uint16_t sent = 0;
     // A few retries absorb a momentarily full ring; then drop, never wait.
     for (int tries = 0; tries < 4 && sent < q.size(); ++tries)
-      sent += rte_eth_tx_burst(port, config_.tx_queue[port], q.data() + sent, static_cast<uint16_t>(q.size() - sent));
+      sent += rte_eth_tx_burst(port, config_.tx_queue[port], q.data() + sent,
+                               static_cast<uint16_t>(q.size() - sent));
     Bump(counters_.forwarded, sent);
     for (size_t i = sent; i < q.size(); ++i) {
       counters_.Drop(EngineDrop::kTxFull);

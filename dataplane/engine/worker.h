@@ -38,9 +38,9 @@ namespace tierwall::dp::engine {
 enum class ForwardMode { kBridge, kWire };
 
 struct WorkerConfig {
-  uint32_t id = 0;  // 0-based; also the RCU thread id
+  uint32_t id = 0;                                // 0-based; also the RCU thread id
   std::vector<std::pair<uint16_t, uint16_t>> rx;  // (port, queue) this worker polls
-  std::vector<uint16_t> tx_queue;                  // by port: this worker's TX queue there
+  std::vector<uint16_t> tx_queue;                 // by port: this worker's TX queue there
   uint16_t num_ports = 0;
   ForwardMode mode = ForwardMode::kBridge;
   bool reevaluate = true;
@@ -71,7 +71,8 @@ class Worker {
   const conntrack::FlowTableStats& flow_stats() const { return flows_->stats(); }
 
  private:
-  Worker(const WorkerConfig& config, ProgramSlot* slot, std::unique_ptr<conntrack::FlowTable> flows);
+  Worker(const WorkerConfig& config, ProgramSlot* slot,
+         std::unique_ptr<conntrack::FlowTable> flows);
 
   void ProcessBurst(uint16_t port, rte_mbuf** pkts, uint16_t n, const classify::Program& p,
                     uint64_t now);
@@ -87,6 +88,9 @@ class Worker {
   // packets (a later fragment, an ICMP error about it): re-judged first if
   // the program changed, counted, and given the flow's verdict.
   bool FollowFlow(conntrack::FlowHandle handle, uint32_t bytes, const classify::Program& p);
+  // Judges the flow again if the program changed since it was judged and
+  // re-evaluation is on.
+  void RejudgeIfStale(conntrack::FlowHandle handle, const classify::Program& p);
   void Forward(uint16_t in_port, rte_mbuf* m, uint64_t now);
   void FlushTx();
   void Emit(FlowEventType type, const conntrack::FlowEntry& e);

@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 
-
 #include "control/compiler/compiler.h"
 #include "control/model/yaml_loader.h"
 
@@ -29,7 +28,8 @@ spec: {pod: web, ipNetworks: [198.18.0.2/32]}
 
 uint32_t SlotOf(const dp::classify::Program& p, const std::string& policy, int32_t rule, int dir) {
   for (const auto& r : p.rules)
-    if (p.policies[r.policy].trace_name == policy && r.rule_index == rule) return r.counter_slot[dir];
+    if (p.policies[r.policy].trace_name == policy && r.rule_index == rule)
+      return r.counter_slot[dir];
   return 0;
 }
 
@@ -72,7 +72,8 @@ spec: {selector: all(), ingress: [{action: Deny, protocol: UDP}]}
   EXPECT_NE(keep_a, 0u);
   EXPECT_EQ(keep_a, keep_b);  // rule instance ids moved ("added" comes first), the slot did not
   EXPECT_NE(pa->rules.size(), 0u);
-  EXPECT_NE(SlotOf(*pa, "default.change", 0, in), SlotOf(*pb, "default.change", 0, in));  // Allow -> Deny
+  EXPECT_NE(SlotOf(*pa, "default.change", 0, in),
+            SlotOf(*pb, "default.change", 0, in));  // Allow -> Deny
   EXPECT_NE(SlotOf(*pb, "default.added", 0, in), 0u);
 
   // Every slot names exactly the rule, direction and action of the instances
@@ -83,7 +84,7 @@ spec: {selector: all(), ingress: [{action: Deny, protocol: UDP}]}
       EXPECT_EQ(info.policy, pb->policies[r.policy].trace_name);
       EXPECT_EQ(info.rule_index, r.rule_index);
       EXPECT_EQ(info.direction, d);
-      EXPECT_EQ(info.action, ActionWord(r.action));
+      EXPECT_EQ(info.action, dp::classify::RuleActionName(r.action));
     }
   }
   EXPECT_EQ(slots.slots()[keep_b].policy, "default.keep");
