@@ -11,7 +11,9 @@ PACKAGES=(
   # control plane and API
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev
-  libsqlite3-dev libdtl-dev libssl-dev
+  libsqlite3-dev libdtl-dev libssl-dev libcpp-httplib-dev
+  # observability: the service graph is rendered to SVG by Graphviz
+  graphviz
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   python3-scapy python3-yaml iproute2 ethtool curl
