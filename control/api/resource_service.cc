@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "control/api/staging.h"
 #include "yaml-cpp/yaml.h"
 
 namespace tierwall::ctl::api {
@@ -29,6 +30,14 @@ namespace v1 = ::tierwall::v1;
     absl::Status twapi_status = (expr);          \
     if (!twapi_status.ok()) return twapi_status; \
   } while (0)
+
+// Sets program_generation on the responses that have one.
+template <typename Committed, typename Response>
+void SetGeneration(const Committed& committed, Response* response) {
+  if constexpr (requires { response->set_program_generation(uint64_t{0}); }) {
+    response->set_program_generation(committed.generation);
+  }
+}
 
 // The RBAC resource of a canonical store kind.
 std::optional<auth::Resource> ResourceOfKind(std::string_view kind) {
@@ -236,7 +245,7 @@ absl::StatusOr<std::string> ResourceService::ProspectiveState(
   return out;
 }
 
-absl::StatusOr<int64_t> ResourceService::RunChange(
+absl::StatusOr<ResourceService::Committed> ResourceService::RunChange(
     grpc::ServerContext* context, auth::Operation op, store::Verb verb, const std::string& yaml,
     const std::optional<store::Identity>& ref, std::optional<int64_t> resource_version,
     bool dry_run, google::protobuf::RepeatedPtrField<v1::Resource>* resources) {
@@ -278,22 +287,9 @@ absl::StatusOr<int64_t> ResourceService::RunChange(
     TWAPI_RETURN_IF_ERROR(CheckTarget(who, op, ids[i], doc));
   }
 
-  int64_t revision = 0;
-  {
-    std::lock_guard<std::mutex> lock(write_mu_);
-    // The store's own checks first: their codes (ALREADY_EXISTS, ABORTED, ...)
-    // say more than a compile error about the same batch would.
-    TWAPI_ASSIGN_OR_RETURN(revision, store_->DryRun(change));
-    if (validate_) {
-      TWAPI_ASSIGN_OR_RETURN(std::string state, ProspectiveState(change, ids));
-      TWAPI_RETURN_IF_ERROR(validate_(state));
-    }
-    if (dry_run) return revision;
-    TWAPI_RETURN_IF_ERROR(CheckCallAlive(context));
-    TWAPI_ASSIGN_OR_RETURN(revision, store_->Commit(change));
-  }
-  if (on_commit_) on_commit_(revision);
-
+  TWAPI_ASSIGN_OR_RETURN(Committed committed, CommitChecked(context, change, ids, dry_run));
+  if (dry_run) return committed;
+  const int64_t revision = committed.revision;
   for (const store::Identity& id : ids) {
     v1::Resource* out = resources->Add();
     if (verb == store::Verb::kDelete) {
@@ -304,28 +300,51 @@ absl::StatusOr<int64_t> ResourceService::RunChange(
     // Only a later change can make it differ; report what we wrote then.
     FillResource(r.ok() ? *r : store::Resource{id, revision, ""}, out);
   }
-  return revision;
+  return committed;
+}
+
+absl::StatusOr<ResourceService::Committed> ResourceService::CommitChecked(
+    grpc::ServerContext* context, const store::Change& change,
+    const std::vector<store::Identity>& ids, bool dry_run) {
+  Committed out;
+  {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    // The store's own checks first: their codes (ALREADY_EXISTS, ABORTED, ...)
+    // say more than a compile error about the same batch would.
+    TWAPI_ASSIGN_OR_RETURN(out.revision, store_->DryRun(change));
+    if (validate_) {
+      TWAPI_ASSIGN_OR_RETURN(std::string state, ProspectiveState(change, ids));
+      TWAPI_RETURN_IF_ERROR(validate_(state));
+    }
+    if (dry_run) return out;
+    TWAPI_RETURN_IF_ERROR(CheckCallAlive(context));
+    TWAPI_ASSIGN_OR_RETURN(out.revision, store_->Commit(change));
+  }
+  if (on_commit_) out.generation = on_commit_(out.revision);
+  return out;
 }
 
 grpc::Status ResourceService::Apply(grpc::ServerContext* context, const v1::ApplyRequest* request,
                                     v1::ApplyResponse* response) {
   std::optional<int64_t> rv;
   if (request->has_resource_version()) rv = request->resource_version();
-  absl::StatusOr<int64_t> revision =
+  absl::StatusOr<Committed> revision =
       RunChange(context, auth::Operation::kApply, store::Verb::kApply, request->yaml(),
                 std::nullopt, rv, false, response->mutable_resources());
   if (!revision.ok()) return ToGrpcStatus(revision.status());
-  response->set_revision(*revision);
+  response->set_revision(revision->revision);
+  SetGeneration(*revision, response);
   return grpc::Status::OK;
 }
 
 grpc::Status ResourceService::Create(grpc::ServerContext* context, const v1::CreateRequest* request,
                                      v1::CreateResponse* response) {
-  absl::StatusOr<int64_t> revision =
+  absl::StatusOr<Committed> revision =
       RunChange(context, auth::Operation::kCreate, store::Verb::kCreate, request->yaml(),
                 std::nullopt, std::nullopt, false, response->mutable_resources());
   if (!revision.ok()) return ToGrpcStatus(revision.status());
-  response->set_revision(*revision);
+  response->set_revision(revision->revision);
+  SetGeneration(*revision, response);
   return grpc::Status::OK;
 }
 
@@ -334,11 +353,12 @@ grpc::Status ResourceService::Replace(grpc::ServerContext* context,
                                       v1::ReplaceResponse* response) {
   std::optional<int64_t> rv;
   if (request->has_resource_version()) rv = request->resource_version();
-  absl::StatusOr<int64_t> revision =
+  absl::StatusOr<Committed> revision =
       RunChange(context, auth::Operation::kReplace, store::Verb::kReplace, request->yaml(),
                 std::nullopt, rv, false, response->mutable_resources());
   if (!revision.ok()) return ToGrpcStatus(revision.status());
-  response->set_revision(*revision);
+  response->set_revision(revision->revision);
+  SetGeneration(*revision, response);
   return grpc::Status::OK;
 }
 
@@ -354,11 +374,12 @@ grpc::Status ResourceService::Delete(grpc::ServerContext* context, const v1::Del
   } else if (!request->has_yaml()) {
     return ToGrpcStatus(absl::InvalidArgumentError("target: give yaml or ref"));
   }
-  absl::StatusOr<int64_t> revision =
+  absl::StatusOr<Committed> revision =
       RunChange(context, auth::Operation::kDelete, store::Verb::kDelete, request->yaml(), ref, rv,
                 false, response->mutable_resources());
   if (!revision.ok()) return ToGrpcStatus(revision.status());
-  response->set_revision(*revision);
+  response->set_revision(revision->revision);
+  SetGeneration(*revision, response);
   return grpc::Status::OK;
 }
 
@@ -387,10 +408,11 @@ grpc::Status ResourceService::Validate(grpc::ServerContext* context,
   std::optional<int64_t> rv;
   if (request->has_resource_version()) rv = request->resource_version();
   google::protobuf::RepeatedPtrField<v1::Resource> unused;
-  absl::StatusOr<int64_t> revision =
+  absl::StatusOr<Committed> revision =
       RunChange(context, op, verb, request->yaml(), std::nullopt, rv, true, &unused);
   if (!revision.ok()) return ToGrpcStatus(revision.status());
-  response->set_revision(*revision);
+  response->set_revision(revision->revision);
+  SetGeneration(*revision, response);
   return grpc::Status::OK;
 }
 
@@ -531,10 +553,133 @@ grpc::Status ResourceService::Rollback(grpc::ServerContext* context,
     if (!r.ok()) return ToGrpcStatus(r.status());
     revision = *r;
   }
-  if (on_commit_) on_commit_(revision);
+  if (on_commit_) response->set_program_generation(on_commit_(revision));
   response->set_revision(revision);
   absl::StatusOr<store::Resource> now = store_->Get(*id);
   if (now.ok()) FillResource(*now, response->mutable_resource());
+  return grpc::Status::OK;
+}
+
+grpc::Status ResourceService::Stage(grpc::ServerContext* context, const v1::StageRequest* request,
+                                    v1::StageResponse* response) {
+  absl::StatusOr<std::vector<std::string>> docs = store::SplitDocuments(request->yaml());
+  if (!docs.ok()) return ToGrpcStatus(NameSyntaxErrorDocument(request->yaml(), docs.status()));
+  if (docs->size() != 1) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        absl::StrCat("yaml: stage takes exactly one policy, got ", docs->size(), " documents")));
+  }
+  absl::StatusOr<std::string> staged = ToStagedDocument(docs->front());
+  if (!staged.ok()) return ToGrpcStatus(WithDoc(0, staged.status()));
+  google::protobuf::RepeatedPtrField<v1::Resource> written;
+  absl::StatusOr<Committed> committed =
+      RunChange(context, auth::Operation::kStage, store::Verb::kStage, *staged, std::nullopt,
+                std::nullopt, false, &written);
+  if (!committed.ok()) return ToGrpcStatus(committed.status());
+  response->set_revision(committed->revision);
+  response->set_program_generation(committed->generation);
+  if (!written.empty()) *response->mutable_resource() = written[0];
+  return grpc::Status::OK;
+}
+
+grpc::Status ResourceService::Enforce(grpc::ServerContext* context,
+                                      const v1::EnforceRequest* request,
+                                      v1::EnforceResponse* response) {
+  absl::StatusOr<auth::Identity> who = authenticator_.Authenticate(*context);
+  if (!who.ok()) return ToGrpcStatus(who.status());
+  v1::ResourceRef ref = request->ref();
+  const std::string staged_kind = StagedKindOf(ref.kind());
+  if (!ref.kind().empty() && staged_kind.empty()) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        absl::StrCat("ref.kind: enforce takes a staged policy, not \"", ref.kind(), "\"")));
+  }
+  ref.set_kind(staged_kind);
+  absl::StatusOr<store::Identity> staged_id = IdentityOfRef(ref);
+  if (!staged_id.ok()) return ToGrpcStatus(staged_id.status());
+  // Reading the staged policy needs get on it: check before saying whether it
+  // exists.
+  if (absl::Status s = CheckTarget(*who, auth::Operation::kGet, *staged_id, nullptr); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  absl::StatusOr<store::Resource> staged = store_->Get(*staged_id);
+  if (!staged.ok()) {
+    if (staged.status().code() == absl::StatusCode::kNotFound) {
+      return ToGrpcStatus(absl::NotFoundError(absl::StrCat(
+          staged_id->ToString(), ": no such staged policy (stage a change first)")));
+    }
+    return ToGrpcStatus(staged.status());
+  }
+  absl::StatusOr<EnforcedForm> enforced = ToEnforcedDocument(staged->yaml);
+  if (!enforced.ok()) return ToGrpcStatus(enforced.status());
+  absl::StatusOr<store::Identity> enforced_id = store::IdentityOf(enforced->yaml);
+  if (!enforced_id.ok()) return ToGrpcStatus(enforced_id.status());
+
+  store::Change change;
+  change.user = who->user;
+  std::vector<store::Identity> ids;
+  if (enforced->delete_enforced) {
+    if (absl::Status s = CheckTarget(*who, auth::Operation::kDelete, *enforced_id, nullptr);
+        !s.ok()) {
+      return ToGrpcStatus(s);
+    }
+    store::Mutation m;
+    m.verb = store::Verb::kDelete;
+    m.identity = *enforced_id;
+    change.mutations.push_back(std::move(m));
+  } else {
+    // Both the staged document's tier and the enforced policy's current tier
+    // are checked (CheckTarget), as for an apply.
+    if (absl::Status s =
+            CheckTarget(*who, auth::Operation::kApply, *enforced_id, &enforced->yaml);
+        !s.ok()) {
+      return ToGrpcStatus(s);
+    }
+    change.mutations.push_back(
+        store::Mutation{store::Verb::kEnforce, enforced->yaml, std::nullopt, {}});
+  }
+  ids.push_back(*enforced_id);
+  if (absl::Status s = CheckTarget(*who, auth::Operation::kDelete, *staged_id, nullptr); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  store::Mutation remove_staged;
+  remove_staged.verb = store::Verb::kDelete;
+  remove_staged.identity = *staged_id;
+  // Enforcing what someone else re-staged meanwhile would enforce a policy
+  // nobody reviewed: the staged version read above must still be current.
+  remove_staged.expected_revision = staged->revision;
+  change.mutations.push_back(std::move(remove_staged));
+  ids.push_back(*staged_id);
+
+  absl::StatusOr<Committed> committed = CommitChecked(context, change, ids, false);
+  if (!committed.ok()) return ToGrpcStatus(committed.status());
+  response->set_revision(committed->revision);
+  response->set_program_generation(committed->generation);
+  if (enforced->delete_enforced) {
+    FillResource(store::Resource{*enforced_id, committed->revision, ""},
+                 response->mutable_resource());
+  } else if (absl::StatusOr<store::Resource> now = store_->Get(*enforced_id); now.ok()) {
+    FillResource(*now, response->mutable_resource());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ResourceService::VerifyAudit(grpc::ServerContext* context,
+                                          const v1::VerifyAuditRequest*,
+                                          v1::VerifyAuditResponse* response) {
+  absl::StatusOr<auth::Identity> who = authenticator_.Authenticate(*context);
+  if (!who.ok()) return ToGrpcStatus(who.status());
+  if (absl::Status s =
+          authorizer_->CheckOperation(*who, auth::Operation::kGet,
+                                      auth::Target{auth::Resource::kAudit, "", "", ""}, true);
+      !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  if (absl::Status s = store_->VerifyAudit(); !s.ok()) return ToGrpcStatus(s);
+  absl::StatusOr<std::vector<store::AuditRecord>> records = store_->Audit();
+  if (!records.ok()) return ToGrpcStatus(records.status());
+  response->set_records(static_cast<int64_t>(records->size()));
+  if (!records->empty()) response->set_latest_hash(records->back().hash);
+  absl::StatusOr<int64_t> revision = store_->CurrentRevision();
+  if (revision.ok()) response->set_revision(*revision);
   return grpc::Status::OK;
 }
 

@@ -45,8 +45,9 @@ class ResourceService final : public tierwall::v1::ResourceService::Service {
   // rejects the change and is returned to the caller as is. May be empty.
   using ValidateFn = std::function<absl::Status(const std::string& yaml)>;
   // Called after every commit, with the new revision, on the RPC's thread and
-  // outside the service's locks. May be empty.
-  using OnCommitFn = std::function<void(int64_t revision)>;
+  // outside the service's locks; returns the program generation that now
+  // enforces it (0 if none was published). May be empty.
+  using OnCommitFn = std::function<uint64_t(int64_t revision)>;
 
   // `store` and `authorizer` must outlive the service.
   ResourceService(store::Store* store, const auth::Authorizer* authorizer,
@@ -73,14 +74,31 @@ class ResourceService final : public tierwall::v1::ResourceService::Service {
                     tierwall::v1::DiffResponse* response) override;
   grpc::Status Rollback(grpc::ServerContext* context, const tierwall::v1::RollbackRequest* request,
                         tierwall::v1::RollbackResponse* response) override;
+  grpc::Status Stage(grpc::ServerContext* context, const tierwall::v1::StageRequest* request,
+                     tierwall::v1::StageResponse* response) override;
+  grpc::Status Enforce(grpc::ServerContext* context, const tierwall::v1::EnforceRequest* request,
+                       tierwall::v1::EnforceResponse* response) override;
+  grpc::Status VerifyAudit(grpc::ServerContext* context,
+                           const tierwall::v1::VerifyAuditRequest* request,
+                           tierwall::v1::VerifyAuditResponse* response) override;
 
  private:
   struct Parsed;  // a change's documents with their identities (resource_service.cc)
 
-  absl::StatusOr<int64_t> RunChange(
+  struct Committed {
+    int64_t revision = 0;
+    uint64_t generation = 0;
+  };
+  absl::StatusOr<Committed> RunChange(
       grpc::ServerContext* context, auth::Operation op, store::Verb verb, const std::string& yaml,
       const std::optional<store::Identity>& ref, std::optional<int64_t> resource_version,
       bool dry_run, google::protobuf::RepeatedPtrField<tierwall::v1::Resource>* resources);
+  // The checked commit every change ends in: the store's dry run, `validate_`
+  // on the state it would produce, the commit unless the call is gone, then
+  // `on_commit_`. `ids[i]` is the identity of `change.mutations[i]`.
+  absl::StatusOr<Committed> CommitChecked(grpc::ServerContext* context,
+                                          const store::Change& change,
+                                          const std::vector<store::Identity>& ids, bool dry_run);
   // The state `change` would produce, for `validate_`.
   absl::StatusOr<std::string> ProspectiveState(const store::Change& change,
                                                const std::vector<store::Identity>& ids);

@@ -412,7 +412,7 @@ int Run(int argc, char** argv) {
   if (store) {
     ApiConfig config{o.api_socket.empty() ? o.state_dir + "/tierwall.sock" : o.api_socket, o.tokens,
                      o.rbac};
-    auto started = ApiServer::Start(config, store.get(), ValidateState, [&](int64_t revision) {
+    auto started = ApiServer::Start(config, store.get(), ValidateState, [&](int64_t revision) -> uint64_t {
       auto published = publish_next([&](uint64_t gen) -> ProgramOr {
         auto snapshot = store->CurrentSnapshot();
         if (!snapshot.ok()) return snapshot.status();
@@ -421,10 +421,11 @@ int Run(int argc, char** argv) {
       if (!published.ok()) {
         std::cerr << "tierwalld: revision " << revision
                   << " not published: " << published.status().message() << "\n";
-        return;
+        return 0;
       }
       std::cerr << "tierwalld: revision " << revision << " published as generation " << *published
                 << "\n";
+      return *published;
     });
     if (!started.ok()) {
       std::cerr << "tierwalld: API: " << started.status().message() << "\n";

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <new>
+#include <utility>
 
 namespace tierwall::dp::engine {
 
@@ -17,7 +18,7 @@ ProgramSlot::ProgramSlot(uint32_t max_workers) {
 }
 
 ProgramSlot::~ProgramSlot() {
-  delete current_.exchange(nullptr);
+  current_.store(nullptr);  // owned_ frees the program
   std::free(qsbr_);
 }
 
@@ -33,12 +34,24 @@ void ProgramSlot::Offline(uint32_t worker) {
 
 void ProgramSlot::Quiescent(uint32_t worker) { rte_rcu_qsbr_quiescent(qsbr_, worker); }
 
-void ProgramSlot::Publish(std::unique_ptr<const classify::Program> next) {
-  const classify::Program* old = current_.exchange(next.release(), std::memory_order_acq_rel);
-  if (!old) return;
-  uint64_t token = rte_rcu_qsbr_start(qsbr_);
-  rte_rcu_qsbr_check(qsbr_, token, true);  // waits for every online worker
-  delete old;
+void ProgramSlot::Publish(std::shared_ptr<const classify::Program> next) {
+  const classify::Program* old = current_.exchange(next.get(), std::memory_order_acq_rel);
+  if (old) {
+    uint64_t token = rte_rcu_qsbr_start(qsbr_);
+    rte_rcu_qsbr_check(qsbr_, token, true);  // waits for every online worker
+  }
+  std::shared_ptr<const classify::Program> previous;
+  {
+    std::lock_guard<std::mutex> lock(owned_mu_);
+    previous = std::exchange(owned_, std::move(next));
+  }
+  // `previous` is released here, outside the lock: freeing a large program
+  // must not hold up Current().
+}
+
+std::shared_ptr<const classify::Program> ProgramSlot::Current() const {
+  std::lock_guard<std::mutex> lock(owned_mu_);
+  return owned_;
 }
 
 }  // namespace tierwall::dp::engine

@@ -22,6 +22,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 
 #include "dataplane/classify/program.h"
 
@@ -41,12 +42,21 @@ class ProgramSlot {
   void Offline(uint32_t worker);
   void Quiescent(uint32_t worker);
 
-  // Swaps in `next`, waits for the grace period, frees the previous program.
-  void Publish(std::unique_ptr<const classify::Program> next);
+  // Swaps in `next`, waits for the grace period, then drops the slot's
+  // reference to the previous program (freed unless a control thread still
+  // holds it through Current()). Returns once no worker uses the old one.
+  void Publish(std::shared_ptr<const classify::Program> next);
+  // The published program for control threads (live trace, flow logs): a
+  // reference that keeps it alive past later publications. Never on the fast
+  // path: it takes a mutex.
+  std::shared_ptr<const classify::Program> Current() const;
 
  private:
   rte_rcu_qsbr* qsbr_ = nullptr;
   std::atomic<const classify::Program*> current_{nullptr};
+  // Owns what current_ points to; replaced only after the grace period.
+  std::shared_ptr<const classify::Program> owned_;
+  mutable std::mutex owned_mu_;
 };
 
 }  // namespace tierwall::dp::engine

@@ -123,9 +123,10 @@ class ResourceServiceTest : public ::testing::Test {
     ASSERT_TRUE(tokens.ok()) << tokens.status();
     tokens_ = std::move(*tokens);
 
-    auto on_commit = [this](int64_t revision) {
+    auto on_commit = [this](int64_t revision) -> uint64_t {
       std::lock_guard<std::mutex> lock(mu_);
       commits_.push_back(revision);
+      return 100 + commits_.size();  // a stand-in generation, checked by the tests
     };
     service_ = std::make_unique<ctl::api::ResourceService>(
         store_.get(), authorizer_.get(), ctl::api::CallAuthenticatorOptions{tokens_.get(), false},
@@ -573,6 +574,137 @@ TEST_F(ResourceServiceTest, DeleteAndCreateCodes) {
   *del_tier.mutable_ref() = Ref("Tier", "", "app-hipstershop");
   s = stub_->Delete(As(kAdmin).get(), del_tier, &deleted);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+}
+
+// The seed story's fix: alice stages the healthy frontend, it is stored as a
+// StagedNetworkPolicy (the enforced one is untouched), then she enforces it:
+// one revision writes the enforced policy (audited "enforce") and removes the
+// staged one.
+TEST_F(ResourceServiceTest, StageThenEnforceIsTheSeedStoryFix) {
+  ApplyShop();
+  ASSERT_TRUE(Apply(kAdmin, Example("broken/51-app-frontend.yaml")).ok());
+
+  v1::StageRequest stage;
+  stage.set_yaml(Example("healthy/51-app-frontend.yaml"));
+  v1::StageResponse staged;
+  grpc::Status s = stub_->Stage(As(kAlice).get(), stage, &staged);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(staged.revision(), 3);
+  EXPECT_EQ(staged.program_generation(), 103u);  // the stand-in on_commit's third call
+  EXPECT_EQ(staged.resource().kind(), "StagedNetworkPolicy");
+  EXPECT_THAT(staged.resource().yaml(), HasSubstr("stagedAction: Set"));
+  EXPECT_THAT(staged.resource().yaml(), HasSubstr("loadgenerator"));
+  v1::GetResponse enforced;
+  ASSERT_TRUE(GetAs(kAlice, Frontend(), &enforced).ok());
+  EXPECT_THAT(enforced.resource().yaml(), Not(HasSubstr("loadgenerator")));  // staging enforces nothing
+
+  v1::EnforceRequest enforce;
+  *enforce.mutable_ref() = Ref("StagedNetworkPolicy", "hipstershop", "app-hipstershop.frontend");
+  v1::EnforceResponse done;
+  s = stub_->Enforce(As(kAlice).get(), enforce, &done);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(done.revision(), 4);
+  EXPECT_EQ(done.program_generation(), 104u);
+  EXPECT_EQ(done.resource().kind(), "NetworkPolicy");
+  EXPECT_THAT(done.resource().yaml(), HasSubstr("loadgenerator"));
+  EXPECT_THAT(done.resource().yaml(), Not(HasSubstr("stagedAction")));
+  ASSERT_TRUE(GetAs(kAlice, Frontend(), &enforced).ok());
+  EXPECT_THAT(enforced.resource().yaml(), HasSubstr("loadgenerator"));
+  v1::GetResponse gone;
+  EXPECT_EQ(GetAs(kAlice, enforce.ref(), &gone).error_code(), grpc::StatusCode::NOT_FOUND);
+
+  v1::HistoryRequest history;
+  *history.mutable_ref() = Frontend();
+  v1::HistoryResponse h;
+  ASSERT_TRUE(stub_->History(As(kAlice).get(), history, &h).ok());
+  ASSERT_EQ(h.entries_size(), 3);
+  EXPECT_EQ(h.entries(2).verb(), "enforce");
+  EXPECT_EQ(h.entries(2).user(), "alice");
+  EXPECT_EQ(h.entries(2).revision(), 4);
+
+  // Enforcing again: nothing is staged any more.
+  s = stub_->Enforce(As(kAlice).get(), enforce, &done);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("stage a change first"));
+}
+
+TEST_F(ResourceServiceTest, StagedDeleteEnforcedRemovesThePolicy) {
+  ApplyShop();
+  std::string yaml = Example("broken/51-app-frontend.yaml");
+  yaml.replace(yaml.find("spec:"), 5, "spec:\n  stagedAction: Delete");
+  yaml.replace(yaml.find("kind: NetworkPolicy"), 19, "kind: StagedNetworkPolicy");
+  v1::StageRequest stage;
+  stage.set_yaml(yaml);
+  v1::StageResponse staged;
+  grpc::Status s = stub_->Stage(As(kAdmin).get(), stage, &staged);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_THAT(staged.resource().yaml(), HasSubstr("stagedAction: Delete"));
+  v1::EnforceRequest enforce;
+  *enforce.mutable_ref() = Frontend();  // the enforced kind names its staged counterpart
+  v1::EnforceResponse done;
+  s = stub_->Enforce(As(kAdmin).get(), enforce, &done);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  v1::GetResponse gone;
+  EXPECT_EQ(GetAs(kAdmin, Frontend(), &gone).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ResourceServiceTest, StageAndEnforceAreCheckedPerTier) {
+  ApplyShop();
+  // alice may edit app-hipstershop only: staging a security policy is refused.
+  std::string security = Example("base/30-security.yaml");
+  v1::StageRequest stage;
+  stage.set_yaml(security.substr(0, security.find("\n---")));
+  v1::StageResponse staged;
+  grpc::Status s = stub_->Stage(As(kAlice).get(), stage, &staged);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("alice"));
+  EXPECT_THAT(s.error_message(), HasSubstr("security"));
+
+  // The admin stages it; alice may not enforce it either.
+  s = stub_->Stage(As(kAdmin).get(), stage, &staged);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  v1::EnforceRequest enforce;
+  v1::ResourceRef ref;
+  ref.set_kind(staged.resource().kind());
+  ref.set_namespace_(staged.resource().namespace_());
+  ref.set_name(staged.resource().name());
+  *enforce.mutable_ref() = ref;
+  v1::EnforceResponse done;
+  const int64_t before = Revision();
+  s = stub_->Enforce(As(kAlice).get(), enforce, &done);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  EXPECT_EQ(Revision(), before);
+  // No token: nothing.
+  s = stub_->Enforce(As("").get(), enforce, &done);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+}
+
+TEST_F(ResourceServiceTest, StageRejectsWhatIsNotAPolicy) {
+  ApplyShop();
+  v1::StageRequest stage;
+  stage.set_yaml("apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata:\n  name: x\nspec:\n  order: 5\n");
+  v1::StageResponse staged;
+  grpc::Status s = stub_->Stage(As(kAdmin).get(), stage, &staged);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("kind: stage takes a policy"));
+  stage.set_yaml(Example("broken/51-app-frontend.yaml") + "\n---\n" +
+                 Example("healthy/51-app-frontend.yaml"));
+  s = stub_->Stage(As(kAdmin).get(), stage, &staged);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("exactly one policy"));
+}
+
+TEST_F(ResourceServiceTest, VerifyAuditIsForAdministrators) {
+  ApplyShop();
+  ASSERT_TRUE(Apply(kAlice, Example("broken/51-app-frontend.yaml")).ok());
+  v1::VerifyAuditResponse verified;
+  grpc::Status s = stub_->VerifyAudit(As(kAdmin).get(), v1::VerifyAuditRequest(), &verified);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_GT(verified.records(), 20);
+  EXPECT_EQ(verified.latest_hash().size(), 64u);
+  EXPECT_EQ(verified.revision(), 2);
+  s = stub_->VerifyAudit(As(kAlice).get(), v1::VerifyAuditRequest(), &verified);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
 }
 
 }  // namespace
