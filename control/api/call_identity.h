@@ -17,12 +17,13 @@ namespace tierwall::ctl::api {
 struct CallAuthenticatorOptions {
   // Bearer tokens; may be null (then only the local admin socket works).
   const auth::TokenAuthenticator* tokens = nullptr;
-  // Set on the service instance that serves the local administrator's Unix
-  // socket (trusted by its file permissions): a call without a token is
-  // Identity::LocalAdmin(). A call that does carry a token is that token's
-  // user (so the audit log can name a person), or UNAUTHENTICATED if the
-  // token is unknown: a wrong token is a mistake worth reporting, not a
-  // reason to fall back to more rights. Never set it on a TCP listener.
+  // Trust the local administrator's Unix socket (its file permissions): a
+  // call that arrives over a Unix socket (or in-process) without a token is
+  // Identity::LocalAdmin(). Calls from TCP peers never are, so one service
+  // can serve the socket and a TLS listener. A call that does carry a token
+  // is that token's user (so the audit log can name a person), or
+  // UNAUTHENTICATED if the token is unknown: a wrong token is a mistake worth
+  // reporting, not a reason to fall back to more rights.
   bool local_admin_socket = false;
 };
 
@@ -30,13 +31,15 @@ class CallAuthenticator {
  public:
   explicit CallAuthenticator(CallAuthenticatorOptions options) : options_(options) {}
 
-  // The caller's identity, from `authorization: Bearer <token>` metadata;
-  // UNAUTHENTICATED without a (valid) token unless this is the local admin
-  // socket.
+  // The caller's identity, in this order: `authorization: Bearer <token>`
+  // metadata; else a verified TLS client certificate (CN = user, O = groups);
+  // else the local admin for a Unix-socket or in-process peer;
+  // else UNAUTHENTICATED.
   absl::StatusOr<auth::Identity> Authenticate(const grpc::ServerContext& context) const;
-  // The same from the header value (empty: no header); for tests.
+  // The same from the header value (empty: no header) and whether the peer is
+  // local (Unix socket / in-process); for tests.
   absl::StatusOr<auth::Identity> AuthenticateHeader(std::string_view authorization,
-                                                    bool has_header) const;
+                                                    bool has_header, bool local_peer = true) const;
 
  private:
   CallAuthenticatorOptions options_;

@@ -668,7 +668,7 @@ grpc::Status ResourceService::VerifyAudit(grpc::ServerContext* context,
   absl::StatusOr<auth::Identity> who = authenticator_.Authenticate(*context);
   if (!who.ok()) return ToGrpcStatus(who.status());
   if (absl::Status s =
-          authorizer_->CheckOperation(*who, auth::Operation::kGet,
+          authorizer_->CheckOperation(*who, auth::Operation::kList,
                                       auth::Target{auth::Resource::kAudit, "", "", ""}, true);
       !s.ok()) {
     return ToGrpcStatus(s);
