@@ -1,5 +1,8 @@
 // Metrics: the text exposition byte for byte (a scraper parses exactly this),
-// label escaping and the apply-latency histogram.
+// label escaping, the apply-latency histogram, and the HTTP endpoint over
+// loopback on an ephemeral port.
+#include <httplib.h>
+
 #include <atomic>
 #include <cmath>
 #include <limits>
@@ -10,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "control/metrics/metrics_server.h"
 #include "control/metrics/prometheus_text.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -20,6 +24,7 @@ namespace {
 using ctl::metrics::ApplyLatencyHistogram;
 using ctl::metrics::EscapeLabelValue;
 using ctl::metrics::HistogramSnapshot;
+using ctl::metrics::MetricsServer;
 using ctl::metrics::MetricsSnapshot;
 using ctl::metrics::RenderPrometheus;
 using ctl::metrics::RuleSample;
@@ -209,6 +214,62 @@ TEST(ApplyLatencyHistogram, ConcurrentObserveAndSnapshot) {
   done = true;
   reader.join();
   EXPECT_EQ(h.Snapshot().count, uint64_t{kThreads * kPerThread});
+}
+
+TEST(MetricsServer, ServesMetricsAnd404Elsewhere) {
+  std::atomic<int> scrapes{0};
+  auto server = MetricsServer::Start(
+      "127.0.0.1:0", [&] { return absl::StrCat("tierwall_scrapes ", ++scrapes, "\n"); });
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_GT((*server)->port(), 0);
+
+  httplib::Client client("127.0.0.1", (*server)->port());
+  httplib::Result res = client.Get("/metrics");
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->body, "tierwall_scrapes 1\n");
+  EXPECT_EQ(res->get_header_value("Content-Type"), "text/plain; version=0.0.4");
+
+  // Rendered per scrape, not cached.
+  res = client.Get("/metrics");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->body, "tierwall_scrapes 2\n");
+
+  for (const char* path : {"/", "/metrics/x", "/other"}) {
+    res = client.Get(path);
+    ASSERT_TRUE(res) << path;
+    EXPECT_EQ(res->status, 404) << path;
+  }
+  EXPECT_EQ(scrapes, 2);
+}
+
+TEST(MetricsServer, RejectsBadAddressesNamingThem) {
+  for (const char* addr : {"", "127.0.0.1", "127.0.0.1:", ":9090", "127.0.0.1:http",
+                           "127.0.0.1:65536", "127.0.0.1:-1", "::1:9090", "[::1]9090"}) {
+    auto server = MetricsServer::Start(addr, [] { return std::string(); });
+    ASSERT_FALSE(server.ok()) << addr;
+    EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument) << addr;
+    EXPECT_THAT(server.status().message(), HasSubstr(absl::StrCat("'", addr, "'")));
+  }
+}
+
+TEST(MetricsServer, PortInUseIsAnErrorNamingTheAddress) {
+  auto first = MetricsServer::Start("127.0.0.1:0", [] { return std::string(); });
+  ASSERT_TRUE(first.ok()) << first.status();
+  std::string addr = absl::StrCat("127.0.0.1:", (*first)->port());
+  auto second = MetricsServer::Start(addr, [] { return std::string(); });
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(second.status().message(), HasSubstr(addr));
+}
+
+// Destroying a server right after Start must not hang: the serving thread may
+// not have started listening yet when the destructor asks it to stop.
+TEST(MetricsServer, StartThenImmediateDestroyDoesNotHang) {
+  for (int i = 0; i < 50; ++i) {
+    auto server = MetricsServer::Start("127.0.0.1:0", [] { return std::string(); });
+    ASSERT_TRUE(server.ok()) << server.status();
+  }
 }
 
 }  // namespace
