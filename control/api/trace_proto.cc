@@ -56,4 +56,37 @@ v1::TraceResponse ToProto(const trace::TraceReport& report, uint64_t generation)
   return r;
 }
 
+namespace {
+
+std::string WordOf(v1::Action a) {
+  switch (a) {
+    case v1::ACTION_ALLOW: return "allow";
+    case v1::ACTION_DENY: return "deny";
+    case v1::ACTION_PASS: return "pass";
+    default: return "";
+  }
+}
+
+trace::DirectionReport DirectionFrom(const v1::DirectionTrace& d) {
+  trace::DirectionReport out;
+  out.verdict = WordOf(d.verdict());
+  out.pending_verdict = WordOf(d.pending_verdict());
+  for (const auto& h : d.enforced_hits()) out.enforced.push_back(h.flow_log_string());
+  for (const auto& h : d.pending_hits()) out.pending.push_back(h.flow_log_string());
+  return out;
+}
+
+}  // namespace
+
+trace::TraceReport FromProto(const v1::TraceResponse& response) {
+  trace::TraceReport r;
+  r.verdict = WordOf(response.verdict());
+  if (!response.source_endpoint().empty()) r.source_endpoint = response.source_endpoint();
+  if (!response.destination_endpoint().empty())
+    r.destination_endpoint = response.destination_endpoint();
+  if (response.has_egress()) r.egress = DirectionFrom(response.egress());
+  if (response.has_ingress()) r.ingress = DirectionFrom(response.ingress());
+  return r;
+}
+
 }  // namespace tierwall::ctl::api

@@ -1,16 +1,19 @@
-// twctl subcommands. Each Register* adds its subcommand to the app and runs it
-// through a callback that sets the process exit code.
+// twctl subcommands. Each Register* adds its subcommands to the app and runs
+// them through callbacks that set the process exit code.
 #pragma once
 
 #include <CLI/CLI.hpp>
 
 namespace tierwall::ctl::twctl {
 
-// `twctl trace -f PATH... --src IP[:PORT] --dst IP[:PORT] --proto P`: offline,
-// no daemon needed.
+// `twctl trace`: offline with -f PATH..., live against tierwalld otherwise.
 void RegisterTrace(CLI::App& app, int* exit_code);
 
-// apply, get, history, diff against tierwalld's API.
-void RegisterApiCommands(CLI::App& app, int* exit_code);
+// apply, create, replace, delete, get, history, diff, rollback, stage,
+// enforce, audit verify (resource_commands.cc).
+void RegisterResourceCommands(CLI::App& app, int* exit_code);
+
+// counters, flows, graph, why (observe_commands.cc).
+void RegisterObserveCommands(CLI::App& app, int* exit_code);
 
 }  // namespace tierwall::ctl::twctl

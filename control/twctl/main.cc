@@ -9,7 +9,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   tierwall::ctl::twctl::RegisterTrace(app, &exit_code);
-  tierwall::ctl::twctl::RegisterApiCommands(app, &exit_code);
+  tierwall::ctl::twctl::RegisterResourceCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -7,12 +7,16 @@
 #include "control/compiler/compiler.h"
 #include "control/model/yaml_loader.h"
 #include "control/trace/trace.h"
+#include "control/api/trace_proto.h"
 #include "control/twctl/commands.h"
+#include "control/twctl/connection.h"
+#include "tierwall/v1/trace.grpc.pb.h"
 
 namespace tierwall::ctl::twctl {
 
 namespace {
 
+namespace v1 = ::tierwall::v1;
 using dp::classify::IpAddr;
 using dp::classify::PacketKey;
 
@@ -76,6 +80,7 @@ std::optional<uint8_t> ParseProtocol(std::string text) {
 }
 
 struct TraceArgs {
+  Connection connection;
   std::vector<std::string> files;
   std::string src, dst, proto = "tcp", output = "text";
   std::optional<int> icmp_type, icmp_code;
@@ -103,6 +108,49 @@ int RunTrace(const TraceArgs& a) {
   if (a.icmp_code && !a.icmp_type) return usage("--icmp-code needs --icmp-type");
   if ((src->port || dst->port) && !ports) return usage("ports need --proto tcp, udp or sctp");
 
+  PacketKey key;
+  key.src = src->ip;
+  key.dst = dst->ip;
+  key.proto = *proto;
+  if (icmp) {
+    key.src_port =
+        static_cast<uint16_t>(a.icmp_type.value_or(*proto == 1 ? 8 : 128));  // echo request
+    key.dst_port = static_cast<uint16_t>(a.icmp_code.value_or(0));
+  } else {
+    key.src_port = src->port.value_or(0);
+    key.dst_port = dst->port.value_or(0);
+  }
+  auto print = [&](const trace::TraceReport& report) {
+    if (a.output == "json") {
+      std::cout << trace::ToJson(report) << "\n";
+    } else {
+      std::cout << trace::ToText(report, key);
+    }
+  };
+  if (a.files.empty()) {
+    // Live: the daemon's running program and endpoints.
+    v1::TraceRequest req;
+    v1::Packet* p = req.mutable_packet();
+    p->set_source_ip(key.src.ToString());
+    p->set_destination_ip(key.dst.ToString());
+    p->set_protocol(key.proto);
+    if (icmp) {
+      p->set_icmp_type(key.src_port);
+      p->set_icmp_code(key.dst_port);
+    } else {
+      p->set_source_port(key.src_port);
+      p->set_destination_port(key.dst_port);
+    }
+    v1::TraceResponse resp;
+    grpc::ClientContext ctx;
+    a.connection.Prepare(&ctx);
+    grpc::Status s = v1::TraceService::NewStub(a.connection.Channel())->Trace(&ctx, req, &resp);
+    if (!s.ok()) return Fail("trace", s);
+    print(api::FromProto(resp));
+    if (a.output != "json") std::cout << "(live: program generation " << resp.generation() << ")\n";
+    return 0;
+  }
+
   model::ResourceSet resources;
   for (const std::string& f : a.files) {
     if (auto s = model::LoadResources(f, &resources); !s.ok()) {
@@ -116,24 +164,7 @@ int RunTrace(const TraceArgs& a) {
     return 2;
   }
 
-  PacketKey key;
-  key.src = src->ip;
-  key.dst = dst->ip;
-  key.proto = *proto;
-  if (icmp) {
-    key.src_port =
-        static_cast<uint16_t>(a.icmp_type.value_or(*proto == 1 ? 8 : 128));  // echo request
-    key.dst_port = static_cast<uint16_t>(a.icmp_code.value_or(0));
-  } else {
-    key.src_port = src->port.value_or(0);
-    key.dst_port = dst->port.value_or(0);
-  }
-  trace::TraceReport report = trace::TracePacket(**program, key);
-  if (a.output == "json") {
-    std::cout << trace::ToJson(report) << "\n";
-  } else {
-    std::cout << trace::ToText(report, key);
-  }
+  print(trace::TracePacket(**program, key));
   return 0;
 }
 
@@ -143,10 +174,11 @@ void RegisterTrace(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<TraceArgs>();
   CLI::App* cmd = app.add_subcommand(
       "trace",
-      "What would happen to this packet, and why (offline: compiles -f resources locally)");
+      "What would happen to this packet, and why: offline with -f (compiled locally), else live "
+      "against tierwalld's running program");
   cmd->add_option("-f,--filename", args->files,
-                  "Resource YAML file, directory or - for stdin (repeatable)")
-      ->required();
+                  "Resource YAML file, directory or - for stdin (repeatable): offline");
+  AddConnectionFlags(cmd, &args->connection);
   cmd->add_option("--src", args->src, "Source IP[:PORT] ([v6]:PORT for IPv6)")->required();
   cmd->add_option("--dst", args->dst, "Destination IP[:PORT]")->required();
   cmd->add_option("--proto", args->proto, "tcp|udp|icmp|icmpv6|sctp|NUMBER")->capture_default_str();

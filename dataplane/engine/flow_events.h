@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "dataplane/classify/packet_key.h"
+#include "dataplane/conntrack/flow_table.h"
 
 namespace tierwall::dp::engine {
 
@@ -20,6 +21,9 @@ struct FlowEvent {
   uint64_t packets[2];  // original, reply (kClose)
   uint64_t bytes[2];
   classify::PacketKey key;  // the initiator's orientation
+  // The counter slots of the rules that judged the flow (egress then ingress,
+  // staged ones in `pending`): the control thread names them for flow logs.
+  conntrack::PolicyIds policies;
 };
 
 using FlowEventQueue = boost::lockfree::spsc_queue<FlowEvent, boost::lockfree::capacity<8192>>;

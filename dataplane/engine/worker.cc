@@ -286,6 +286,7 @@ void Worker::Emit(FlowEventType type, const FlowEntry& e) {
   ev.bytes[0] = e.bytes[0];
   ev.bytes[1] = e.bytes[1];
   ev.key = e.OriginalKey();
+  ev.policies = e.policy_ids();
   if (!events_.push(ev)) Bump(counters_.events_lost);
 }
 
