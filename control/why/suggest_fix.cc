@@ -357,7 +357,8 @@ absl::StatusOr<Suggestion> EditDecidingPolicy(const model::ResourceSet& resource
     return absl::InvalidArgumentError(
         absl::StrCat(ref.kind, " ", ref.trace_name, " decides; its YAML document is needed"));
   }
-  WHY_ASSIGN_OR_RETURN(YAML::Node doc, LoadOneDocument(policy_yaml));
+  // Read through a const node: yaml-cpp's non-const operator[] may add keys.
+  WHY_ASSIGN_OR_RETURN(const YAML::Node doc, LoadOneDocument(policy_yaml));
   const bool global = ref.kind == "GlobalNetworkPolicy";
   const std::string kind = ScalarOr(doc["kind"], "");
   const std::string api = ScalarOr(doc["apiVersion"], "");

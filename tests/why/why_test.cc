@@ -383,6 +383,32 @@ spec:
   EXPECT_EQ(other.ingress->pending_verdict, "allow");
 }
 
+TEST(SuggestFix, GlobalPolicyRuleDecides) {
+  // The threat feed calls the frontend: security.block-threat-feed denies it
+  // with its ingress rule 0. The fix is a StagedGlobalNetworkPolicy with an
+  // Allow inserted before that rule (the feed is no endpoint: nets).
+  model::ResourceSet rs = Load({"base", "healthy"});
+  std::string gnp = ReadFile(kExamples + "base/30-security.yaml");
+  gnp = gnp.substr(0, gnp.find("\n---"));
+  Packet p = Pkt("198.19.66.6", "198.18.1.11", 8080);
+  auto sug = SuggestFix(rs, gnp, p, Outcome::kAllow);
+  ASSERT_TRUE(sug.ok()) << sug.status();
+  EXPECT_TRUE(sug->verified);
+  EXPECT_EQ(sug->kind, "StagedGlobalNetworkPolicy");
+  EXPECT_EQ(sug->namespace_, "");
+  EXPECT_EQ(sug->name, "security.block-threat-feed");
+  EXPECT_EQ(sug->rule_summary, "ingress rule 0: Allow TCP from 198.19.66.6/32 to port 8080");
+  YAML::Node doc = YAML::Load(sug->yaml);
+  EXPECT_FALSE(doc["metadata"]["namespace"]);
+  ASSERT_EQ(doc["spec"]["ingress"].size(), 2u);
+  EXPECT_EQ(doc["spec"]["ingress"][1]["action"].as<std::string>(), "Deny");
+  ASSERT_EQ(doc["spec"]["egress"].size(), 1u);  // the other direction is untouched
+  trace::TraceReport r = TraceWith(rs, sug->yaml, p);
+  EXPECT_EQ(r.ingress->verdict, "deny");
+  EXPECT_EQ(r.ingress->pending_verdict, "allow");
+  EXPECT_EQ(r.ingress->pending.back(), "0|security|security.staged:block-threat-feed|allow|0");
+}
+
 TEST(SuggestFix, Errors) {
   model::ResourceSet rs = Load({"base", "broken"});
   Packet p = Pkt("198.18.1.10", "198.18.1.11", 8080);
