@@ -1,11 +1,16 @@
-// The daemon's API endpoint: tierwall.v1 ResourceService on the local
-// administrator's Unix socket (mode 0600), backed by the durable store under
-// --state-dir, with standard gRPC health checking and server reflection.
+// The daemon's API endpoint: tierwall.v1 ResourceService, ObserveService and
+// the live TraceService, backed by the durable store under --state-dir, with
+// standard gRPC health checking and server reflection, on
+//   - the local administrator's Unix socket (mode 0600), and
+//   - optionally a TLS listener (--api-listen HOST:PORT with --tls-cert/--tls-key;
+//     --tls-client-ca makes the server ask for and verify client certificates).
 //
-// Identity on the socket: a call with a bearer token (--tokens) is that
-// token's user, so the audit log names a person; a call without one is the
-// machine's administrator (system:admin). RBAC (--rbac) applies to token
-// users. Remote TLS listeners are not offered yet.
+// Identity: a call with a bearer token (--tokens) is that token's user, so the
+// audit log names a person; else a verified client certificate's CN (groups
+// from O); else, on the Unix socket only, the machine's administrator
+// (system:admin). Anonymous TCP calls are refused (UNAUTHENTICATED). RBAC
+// (--rbac) applies to everyone but system:admin. One service instance serves
+// both listeners, so every write goes through one validate-and-commit lock.
 #pragma once
 
 #include <functional>
@@ -13,6 +18,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "control/api/observe_service.h"
 #include "control/api/resource_service.h"
 #include "control/auth/identity.h"
 #include "control/auth/rbac.h"
@@ -28,22 +34,31 @@ struct ApiConfig {
   std::string socket_path;  // default: <state dir>/tierwall.sock
   std::string tokens_file;  // optional
   std::string rbac_file;    // optional: without it only system:admin may act
+  std::string listen;       // optional HOST:PORT for TLS
+  std::string tls_cert, tls_key, tls_client_ca;
 };
 
 class ApiServer {
  public:
   static absl::StatusOr<std::unique_ptr<ApiServer>> Start(
       const ApiConfig& config, store::Store* store, api::ResourceService::ValidateFn validate,
-      api::ResourceService::OnCommitFn on_commit);
+      api::ResourceService::OnCommitFn on_commit, api::ObserveSources observe);
   ~ApiServer();
   const std::string& socket_path() const { return socket_path_; }
+  // The TLS port actually bound (for --api-listen HOST:0), 0 without TLS.
+  int tls_port() const { return tls_port_; }
+  // Health: SERVING once the first program is published and ports are up.
+  void SetServing(bool serving);
 
  private:
   ApiServer() = default;
   std::string socket_path_;
   std::unique_ptr<auth::TokenAuthenticator> tokens_;
   std::unique_ptr<auth::Authorizer> authorizer_;
+  int tls_port_ = 0;
   std::unique_ptr<api::ResourceService> service_;
+  std::unique_ptr<api::ObserveService> observe_;
+  std::unique_ptr<api::LiveTraceService> trace_;
   std::unique_ptr<grpc::Server> server_;
 };
 

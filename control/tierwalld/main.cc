@@ -21,6 +21,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -32,7 +33,10 @@
 #include "control/model/yaml_loader.h"
 #include "control/store/store.h"
 #include "control/tierwalld/api_server.h"
+#include "control/metrics/metrics_server.h"
+#include "control/metrics/prometheus_text.h"
 #include "control/tierwalld/counter_slots.h"
+#include "control/tierwalld/observability.h"
 #include "control/tierwalld/stats.h"
 #include "dataplane/engine/ports.h"
 #include "dataplane/engine/program_slot.h"
@@ -67,7 +71,14 @@ struct Options {
   std::string api_socket;
   std::string tokens;
   std::string rbac;
+  std::string api_listen, tls_cert, tls_key, tls_client_ca;
+  std::string metrics_addr;
+  ObservabilityConfig observe;
 };
+
+// Flow logs name endpoints as of the program that judged them: every
+// successful build hands its resources to the observability side.
+Observability* g_observability = nullptr;
 
 absl::StatusOr<std::unique_ptr<dp::classify::Program>> CompileAndAssign(
     const model::ResourceSet& resources, uint64_t generation, CounterSlots* slots) {
@@ -76,6 +87,7 @@ absl::StatusOr<std::unique_ptr<dp::classify::Program>> CompileAndAssign(
   auto program = compiler::Compile(resources, options);
   if (!program.ok()) return program.status();
   if (auto s = slots->Assign(program->get()); !s.ok()) return s;
+  if (g_observability) g_observability->SetEndpoints(resources);
   return program;
 }
 
@@ -206,6 +218,40 @@ int Run(int argc, char** argv) {
       ->group("API");
   app.add_option("--tokens", o.tokens, "Bearer tokens file (token, user, groups)")->group("API");
   app.add_option("--rbac", o.rbac, "Tiered RBAC roles and bindings (YAML)")->group("API");
+  app.add_option("--api-listen", o.api_listen, "Also serve the API over TLS on HOST:PORT")
+      ->group("API");
+  app.add_option("--tls-cert", o.tls_cert, "Server certificate (PEM) for --api-listen")->group("API");
+  app.add_option("--tls-key", o.tls_key, "Server key (PEM) for --api-listen")->group("API");
+  app.add_option("--tls-client-ca", o.tls_client_ca,
+                 "Ask for client certificates signed by this CA (identity = CN, groups = O)")
+      ->group("API");
+  app.add_option("--metrics-addr", o.metrics_addr,
+                 "Serve Prometheus metrics on HOST:PORT/metrics (e.g. 127.0.0.1:9091)")
+      ->group("Observability");
+  app.add_option("--flow-log-dir", o.observe.flow_log_dir,
+                 "Write flow logs (JSON lines, rotated, mode 0640) here")
+      ->group("Observability");
+  app.add_option("--flow-log-flush", o.observe.flush_seconds, "Seconds per flow log interval")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str()
+      ->group("Observability");
+  app.add_option("--flow-log-max-bytes", o.observe.flow_log_max_bytes, "Rotate the file at this size")
+      ->capture_default_str()
+      ->group("Observability");
+  app.add_option("--flow-log-max-files", o.observe.flow_log_max_files, "Rotated files kept")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str()
+      ->group("Observability");
+  app.add_option("--flow-log-aggregation-allowed", o.observe.aggregation_allowed,
+                 "0 none, 1 source ports, 2 + source workloads by ReplicaSet, 3 + destinations")
+      ->check(CLI::Range(0, 3))
+      ->capture_default_str()
+      ->group("Observability");
+  app.add_option("--flow-log-aggregation-denied", o.observe.aggregation_denied,
+                 "As --flow-log-aggregation-allowed, for denied flows")
+      ->check(CLI::Range(0, 3))
+      ->capture_default_str()
+      ->group("Observability");
   app.add_option("--forward", o.forward, "bridge | wire (ports 0<->1, 2<->3, ...)")
       ->check(CLI::IsMember({"bridge", "wire"}));
   app.add_option("--flows", o.flows, "Connection-tracking capacity per worker")
@@ -249,6 +295,13 @@ int Run(int argc, char** argv) {
     return 2;
   }
   CounterSlots slots;
+  auto observability = Observability::Create(o.observe, &slots);
+  if (!observability.ok()) {
+    std::cerr << "tierwalld: " << observability.status().message() << "\n";
+    rte_eal_cleanup();
+    return 2;
+  }
+  g_observability = observability->get();
   uint64_t generation = 1;
   std::unique_ptr<store::Store> store;
   absl::StatusOr<std::unique_ptr<dp::classify::Program>> program;
@@ -408,11 +461,29 @@ int Run(int argc, char** argv) {
     sources.generation = ++generation;
     return generation;
   };
+  metrics::ApplyLatencyHistogram apply_latency;
   std::unique_ptr<ApiServer> api;
   if (store) {
-    ApiConfig config{o.api_socket.empty() ? o.state_dir + "/tierwall.sock" : o.api_socket, o.tokens,
-                     o.rbac};
+    ApiConfig config{o.api_socket.empty() ? o.state_dir + "/tierwall.sock" : o.api_socket,
+                     o.tokens,
+                     o.rbac,
+                     o.api_listen,
+                     o.tls_cert,
+                     o.tls_key,
+                     o.tls_client_ca};
+    api::ObserveSources observe;
+    observe.counters = [&] { return ReadCounters(sources); };
+    observe.series = &(*observability)->series();
+    observe.flows = &(*observability)->history();
+    observe.lost = [&]() -> std::pair<uint64_t, uint64_t> {
+      uint64_t events = 0;
+      for (const auto& w : worker_list) events += dp::engine::Read(w->counters().events_lost);
+      return {(*observability)->lost_records(), events};
+    };
+    observe.program = [&] { return slot.Current(); };
+    observe.store = store.get();
     auto started = ApiServer::Start(config, store.get(), ValidateState, [&](int64_t revision) -> uint64_t {
+      const auto start = std::chrono::steady_clock::now();
       auto published = publish_next([&](uint64_t gen) -> ProgramOr {
         auto snapshot = store->CurrentSnapshot();
         if (!snapshot.ok()) return snapshot.status();
@@ -423,16 +494,55 @@ int Run(int argc, char** argv) {
                   << " not published: " << published.status().message() << "\n";
         return 0;
       }
+      // Publish returns after the grace period: every worker runs the new
+      // generation from here on.
+      apply_latency.Observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       std::cerr << "tierwalld: revision " << revision << " published as generation " << *published
                 << "\n";
       return *published;
-    });
+    }, std::move(observe));
     if (!started.ok()) {
       std::cerr << "tierwalld: API: " << started.status().message() << "\n";
       g_stop = true;
     } else {
       api = std::move(*started);
-      std::cerr << "tierwalld: API on unix:" << api->socket_path() << "\n";
+      std::cerr << "tierwalld: API on unix:" << api->socket_path();
+      if (api->tls_port()) std::cerr << " and TLS port " << api->tls_port();
+      std::cerr << "\n";
+    }
+  }
+  std::unique_ptr<metrics::MetricsServer> metrics_server;
+  if (!o.metrics_addr.empty() && !g_stop) {
+    auto started = metrics::MetricsServer::Start(o.metrics_addr, [&] {
+      api::CountersData c = ReadCounters(sources);
+      metrics::MetricsSnapshot m;
+      for (const auto& r : c.rules) {
+        std::string ns, name = r.policy;
+        if (size_t slash = name.find('/'); slash != std::string::npos) {
+          ns = name.substr(0, slash);
+          name = name.substr(slash + 1);
+        }
+        m.rules.push_back({r.tier, name, ns, r.rule_index, r.action,
+                           r.ingress ? "ingress" : "egress", r.staged, r.packets, r.bytes});
+      }
+      m.drops_by_reason = c.drops;
+      m.active_flows = c.active_flows;
+      m.packets_received = c.received;
+      m.packets_forwarded = c.forwarded;
+      m.packets_dropped = c.dropped;
+      m.program_generation = c.generation;
+      m.apply_seconds = apply_latency.Snapshot();
+      m.flow_records_lost = (*observability)->lost_records();
+      return metrics::RenderPrometheus(m);
+    });
+    if (!started.ok()) {
+      std::cerr << "tierwalld: metrics: " << started.status().message() << "\n";
+      g_stop = true;
+    } else {
+      metrics_server = std::move(*started);
+      std::cerr << "tierwalld: metrics on " << o.metrics_addr << " (port " << metrics_server->port()
+                << ")\n";
     }
   }
 
@@ -442,6 +552,7 @@ int Run(int argc, char** argv) {
   for (uint16_t w = 0; w < workers; ++w) rte_eal_remote_launch(WorkerMain, &launch[w], lcores[w]);
   std::cerr << "tierwalld: generation 1 published; " << workers << " worker(s), " << ports.size()
             << " port(s), forwarding (" << o.forward << ")\n";
+  if (api) api->SetServing(true);  // program published, ports up, workers running
 
   std::ofstream events;
   if (!o.flow_events.empty()) events.open(o.flow_events, std::ios::app);
@@ -451,18 +562,28 @@ int Run(int argc, char** argv) {
     return n;
   };
   uint64_t last_rx = 0;
+  int64_t last_tick = 0;
   auto last_activity = std::chrono::steady_clock::now();
   bool updated = false;
   while (!g_stop) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    const int64_t wall = static_cast<int64_t>(std::time(nullptr));
     for (auto& w : worker_list) {
       dp::engine::FlowEvent e;
       while (w->events().pop(e)) {
+        (*observability)->OnEvent(e, wall);
         if (events.is_open()) {
           WriteEvent(events, e);
           ++sources.events_written;
         }
       }
+    }
+    if (wall != last_tick) {
+      last_tick = wall;
+      std::vector<flowlog::RuleTotal> totals;
+      for (const auto& r : ReadCounters(sources).rules)
+        totals.push_back({r.slot, r.packets, r.bytes});
+      (*observability)->Tick(wall, totals);
     }
     uint64_t rx = received();
     auto now = std::chrono::steady_clock::now();
@@ -499,9 +620,20 @@ int Run(int argc, char** argv) {
     }
   }
 
+  if (api) api->SetServing(false);
+  metrics_server.reset();
   api.reset();  // no more commits (and publications) from here on
   stop_workers = true;
   rte_eal_mp_wait_lcore();
+  // The last events and the interval in progress still make flow records.
+  {
+    const int64_t wall = static_cast<int64_t>(std::time(nullptr));
+    for (auto& w : worker_list) {
+      dp::engine::FlowEvent e;
+      while (w->events().pop(e)) (*observability)->OnEvent(e, wall);
+    }
+    (*observability)->Flush(wall);
+  }
   nlohmann::ordered_json stats = StatsJson(sources);
   g_telemetry = nullptr;
   dp::engine::StopPorts(ports);

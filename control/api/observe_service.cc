@@ -1,0 +1,517 @@
+#include "control/api/observe_service.h"
+
+#include <chrono>
+#include <ctime>
+#include <map>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "control/api/resource_service.h"
+#include "control/api/trace_proto.h"
+#include "control/flowlog/flow_filter.h"
+#include "control/flowlog/service_graph.h"
+#include "control/model/yaml_loader.h"
+#include "control/trace/trace.h"
+#include "control/why/introducing_revision.h"
+#include "control/why/suggest_fix.h"
+
+namespace tierwall::ctl::api {
+namespace {
+
+namespace v1 = ::tierwall::v1;
+using dp::classify::IpAddr;
+
+int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+v1::Action ActionOf(const std::string& word) {
+  if (word == "allow") return v1::ACTION_ALLOW;
+  if (word == "deny") return v1::ACTION_DENY;
+  if (word == "pass") return v1::ACTION_PASS;
+  return v1::ACTION_UNSPECIFIED;
+}
+
+// "hipstershop/app-hipstershop.frontend" -> ("hipstershop",
+// "app-hipstershop.frontend"); staged trace names carry "staged:" before the
+// name, which the staged flag says already.
+std::pair<std::string, std::string> SplitTraceName(std::string name) {
+  std::string ns;
+  if (size_t slash = name.find('/'); slash != std::string::npos) {
+    ns = name.substr(0, slash);
+    name = name.substr(slash + 1);
+  }
+  if (absl::StartsWith(name, "staged:")) name = name.substr(7);
+  return {ns, name};
+}
+
+void FillFlow(const flowlog::FlowRecord& r, v1::FlowLog* out) {
+  out->set_start_time(r.start_time);
+  out->set_end_time(r.end_time);
+  out->set_source_ip(r.source_ip);
+  out->set_source_name(r.source_name);
+  out->set_source_name_aggr(r.source_name_aggr);
+  out->set_source_namespace(r.source_namespace);
+  for (const auto& [k, v] : r.source_labels) out->add_source_labels(k + "=" + v);
+  out->set_source_type(r.source_type);
+  out->set_dest_ip(r.dest_ip);
+  out->set_dest_name(r.dest_name);
+  out->set_dest_name_aggr(r.dest_name_aggr);
+  out->set_dest_namespace(r.dest_namespace);
+  for (const auto& [k, v] : r.dest_labels) out->add_dest_labels(k + "=" + v);
+  out->set_dest_type(r.dest_type);
+  out->set_dest_port(static_cast<uint32_t>(r.dest_port));
+  out->set_proto(r.proto);
+  out->set_action(r.action);
+  out->set_reporter(r.reporter);
+  for (const auto& p : r.enforced_policies) out->add_enforced_policies(p);
+  for (const auto& p : r.pending_policies) out->add_pending_policies(p);
+  out->set_num_flows(r.num_flows);
+  out->set_num_flows_started(r.num_flows_started);
+  out->set_num_flows_completed(r.num_flows_completed);
+  out->set_packets_in(r.packets_in);
+  out->set_packets_out(r.packets_out);
+  out->set_bytes_in(r.bytes_in);
+  out->set_bytes_out(r.bytes_out);
+}
+
+template <typename T, typename Parse>
+absl::Status SetCriterion(const std::string& field, const std::string& value,
+                          const std::set<std::string>& negated, Parse parse,
+                          flowlog::Criterion<T>* c) {
+  if (value.empty()) return absl::OkStatus();
+  absl::StatusOr<T> parsed = parse(value);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("filter.", field, ": ", parsed.status().message()));
+  }
+  c->any_of.push_back(std::move(*parsed));
+  c->negate = negated.count(field) > 0;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<flowlog::FlowFilter> FilterOf(const v1::FlowFilter& f) {
+  static const std::set<std::string> kFields = {"action", "policy", "tier", "from",
+                                                "to",     "port",   "namespace"};
+  std::set<std::string> negated;
+  for (const std::string& n : f.negated()) {
+    if (!kFields.count(n)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "filter.negated: \"", n, "\" is not a filter (action, policy, tier, from, to, port, "
+          "namespace)"));
+    }
+    negated.insert(n);
+  }
+  auto same = [](const std::string& s) -> absl::StatusOr<std::string> { return s; };
+  auto endpoint = [](const std::string& s) { return flowlog::ParseEndpointFilter(s); };
+  flowlog::FlowFilter out;
+  absl::Status s = SetCriterion("action", f.action(), negated, same, &out.actions);
+  if (s.ok()) s = SetCriterion("policy", f.policy(), negated, same, &out.policies);
+  if (s.ok()) s = SetCriterion("tier", f.tier(), negated, same, &out.tiers);
+  if (s.ok()) s = SetCriterion("from", f.from(), negated, endpoint, &out.from);
+  if (s.ok()) s = SetCriterion("to", f.to(), negated, endpoint, &out.to);
+  if (s.ok()) s = SetCriterion("namespace", f.namespace_(), negated, same, &out.namespaces);
+  if (s.ok() && f.port() != 0) {
+    out.ports.any_of.push_back(static_cast<int>(f.port()));
+    out.ports.negate = negated.count("port") > 0;
+  }
+  if (!s.ok()) return s;
+  if (absl::Status v = out.Validate(); !v.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("filter: ", v.message()));
+  }
+  return out;
+}
+
+// "frontend.hipstershop", "hipstershop/frontend", a host endpoint's name, or
+// an IP -> the endpoint's first address.
+absl::StatusOr<IpAddr> Resolve(const model::ResourceSet& resources, const std::string& text,
+                               const std::string& field) {
+  if (auto ip = IpAddr::Parse(text)) return *ip;
+  std::string ns, name = text;
+  if (size_t slash = text.find('/'); slash != std::string::npos) {
+    ns = text.substr(0, slash);
+    name = text.substr(slash + 1);
+  } else if (size_t dot = text.rfind('.'); dot != std::string::npos) {
+    name = text.substr(0, dot);
+    ns = text.substr(dot + 1);
+  }
+  for (const model::Endpoint& e : resources.endpoints) {
+    if (e.ips.empty()) continue;
+    const bool named = e.name == name || e.name == text;
+    if (named && (e.namespace_ == ns || (ns.empty() && e.namespace_.empty()) ||
+                  (e.namespace_.empty() && e.name == text))) {
+      return e.ips.front();
+    }
+  }
+  return absl::NotFoundError(absl::StrCat(
+      field, ": no endpoint \"", text,
+      "\" (give name.namespace, namespace/name, a host endpoint's name or an IP)"));
+}
+
+// "frontend.hipstershop:8080/tcp" -> ("frontend.hipstershop", 8080, 6).
+absl::Status SplitService(std::string text, std::string* host, uint16_t* port, uint8_t* proto) {
+  *proto = dp::classify::kProtoTcp;
+  if (size_t slash = text.rfind('/'); slash != std::string::npos && text.find(':') != std::string::npos) {
+    std::string p = text.substr(slash + 1);
+    text = text.substr(0, slash);
+    if (p == "tcp") {
+      *proto = 6;
+    } else if (p == "udp") {
+      *proto = 17;
+    } else if (p == "sctp") {
+      *proto = 132;
+    } else {
+      return absl::InvalidArgumentError("to: protocol \"" + p + "\" is not tcp, udp or sctp");
+    }
+  }
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || text.find(':') != colon) {
+    return absl::InvalidArgumentError("to: give NAME:PORT[/PROTO], e.g. frontend.hipstershop:8080/tcp");
+  }
+  uint32_t value = 0;
+  if (!absl::SimpleAtoi(text.substr(colon + 1), &value) || value == 0 || value > 65535) {
+    return absl::InvalidArgumentError("to: \"" + text.substr(colon + 1) + "\" is not a port (1-65535)");
+  }
+  *host = text.substr(0, colon);
+  *port = static_cast<uint16_t>(value);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+ObserveService::ObserveService(ObserveSources sources, const auth::Authorizer* authorizer,
+                               CallAuthenticatorOptions authentication)
+    : sources_(std::move(sources)), authorizer_(authorizer), authenticator_(authentication) {}
+
+absl::Status ObserveService::MayReadFlows(const auth::Identity& who) {
+  return authorizer_->CheckOperation(who, auth::Operation::kList,
+                                     auth::Target{auth::Resource::kFlows, "", "", ""}, true);
+}
+
+absl::Status ObserveService::Counters(const auth::Identity& who, const v1::CountersRequest& request,
+                                      v1::CountersResponse* response) {
+  CountersData data = sources_.counters();
+  const int64_t now = Now();
+  response->set_time(now);
+  response->set_program_generation(data.generation);
+  response->set_packets_received(data.received);
+  response->set_packets_forwarded(data.forwarded);
+  response->set_packets_dropped(data.dropped);
+  response->set_active_flows(data.active_flows);
+  for (const auto& [reason, packets] : data.drops) {
+    v1::DropCounter* d = response->add_drops();
+    d->set_reason(reason);
+    d->set_packets(packets);
+  }
+  std::map<std::pair<std::string, std::string>, bool> visible;  // (tier, ns) -> may read
+  auto may = [&](const std::string& tier, const std::string& ns) {
+    auto [it, inserted] = visible.try_emplace({tier, ns}, false);
+    if (inserted) {
+      it->second = authorizer_->Allowed(who, {auth::Verb::kList, auth::Resource::kCounters, "", "", ns}) &&
+                   (tier == "__PROFILE__" ||
+                    authorizer_->Allowed(who, {auth::Verb::kGet, auth::Resource::kTiers, tier, tier, ""}));
+    }
+    return it->second;
+  };
+  for (const RuleCounterData& r : data.rules) {
+    auto [ns, name] = SplitTraceName(r.policy);
+    if (!request.tier().empty() && r.tier != request.tier()) continue;
+    if (!request.namespace_().empty() && !ns.empty() && ns != request.namespace_()) continue;
+    if (!may(r.tier, ns)) continue;
+    v1::RuleCounter* c = response->add_rules();
+    c->set_tier(r.tier);
+    c->set_policy(name);
+    c->set_namespace_(ns);
+    c->set_staged(r.staged);
+    c->set_direction(r.ingress ? v1::DIRECTION_INGRESS : v1::DIRECTION_EGRESS);
+    c->set_rule_index(r.rule_index);
+    c->set_action(ActionOf(r.action));
+    c->set_packets(r.packets);
+    c->set_bytes(r.bytes);
+    if (request.since_seconds() > 0 && sources_.series) {
+      c->set_sample_seconds(sources_.series->bucket_seconds());
+      for (const flowlog::Bucket& b :
+           sources_.series->Query(r.slot, now - request.since_seconds(), now)) {
+        v1::CounterSample* s = c->add_samples();
+        s->set_start(b.start);
+        s->set_packets(b.packets);
+        s->set_bytes(b.bytes);
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+grpc::Status ObserveService::GetCounters(grpc::ServerContext* context,
+                                         const v1::CountersRequest* request,
+                                         v1::CountersResponse* response) {
+  absl::StatusOr<auth::Identity> who = authenticator_.Authenticate(*context);
+  if (!who.ok()) return ToGrpcStatus(who.status());
+  return ToGrpcStatus(Counters(*who, *request, response));
+}
+
+grpc::Status ObserveService::WatchCounters(grpc::ServerContext* context,
+                                           const v1::CountersRequest* request,
+                                           grpc::ServerWriter<v1::CountersResponse>* writer) {
+  absl::StatusOr<auth::Identity> who = authenticator_.Authenticate(*context);
+  if (!who.ok()) return ToGrpcStatus(who.status());
+  const auto interval = std::chrono::seconds(request->interval_seconds() > 0 ? request->interval_seconds() : 2);
+  while (!context->IsCancelled()) {
+    v1::CountersResponse response;
+    if (absl::Status s = Counters(*who, *request, &response); !s.ok()) return ToGrpcStatus(s);
+    if (!writer->Write(response)) break;
+    for (auto end = std::chrono::steady_clock::now() + interval;
+         std::chrono::steady_clock::now() < end && !context->IsCancelled();) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ObserveService::GetFlows(grpc::ServerContext* context, const v1::FlowsRequest* request,
+                                      v1::FlowsResponse* response) {
+  absl::StatusOr<auth::Identity> who = authenticator_.Authenticate(*context);
+  if (!who.ok()) return ToGrpcStatus(who.status());
+  if (absl::Status s = MayReadFlows(*who); !s.ok()) return ToGrpcStatus(s);
+  absl::StatusOr<flowlog::FlowFilter> filter = FilterOf(request->filter());
+  if (!filter.ok()) return ToGrpcStatus(filter.status());
+  const int64_t since = request->since_seconds() > 0 ? Now() - request->since_seconds() : 0;
+  for (const flowlog::FlowRecord& r : sources_.flows->Query(*filter, request->last(), since))
+    FillFlow(r, response->add_flows());
+  if (sources_.lost) {
+    auto [records, events] = sources_.lost();
+    response->set_lost_records(records);
+    response->set_lost_events(events);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ObserveService::FollowFlows(grpc::ServerContext* context,
+                                         const v1::FlowsRequest* request,
+                                         grpc::ServerWriter<v1::FlowLog>* writer) {
+  absl::StatusOr<auth::Identity> who = authenticator_.Authenticate(*context);
+  if (!who.ok()) return ToGrpcStatus(who.status());
+  if (absl::Status s = MayReadFlows(*who); !s.ok()) return ToGrpcStatus(s);
+  absl::StatusOr<flowlog::FlowFilter> filter = FilterOf(request->filter());
+  if (!filter.ok()) return ToGrpcStatus(filter.status());
+  uint64_t seq = sources_.flows->last_seq();
+  if (request->last() > 0) {
+    for (const flowlog::FlowRecord& r : sources_.flows->Query(*filter, request->last())) {
+      v1::FlowLog out;
+      FillFlow(r, &out);
+      if (!writer->Write(out)) return grpc::Status::OK;
+    }
+  }
+  while (!context->IsCancelled()) {
+    for (const auto& [s, r] : sources_.flows->WaitForNewer(seq, std::chrono::milliseconds(500))) {
+      seq = s;
+      if (!filter->Matches(r)) continue;
+      v1::FlowLog out;
+      FillFlow(r, &out);
+      if (!writer->Write(out)) return grpc::Status::OK;
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ObserveService::Graph(grpc::ServerContext* context, const v1::GraphRequest* request,
+                                   v1::GraphResponse* response) {
+  absl::StatusOr<auth::Identity> who = authenticator_.Authenticate(*context);
+  if (!who.ok()) return ToGrpcStatus(who.status());
+  if (absl::Status s = MayReadFlows(*who); !s.ok()) return ToGrpcStatus(s);
+  const int64_t since = request->since_seconds() > 0 ? Now() - request->since_seconds() : 0;
+  flowlog::ServiceGraph graph =
+      flowlog::ServiceGraph::FromRecords(sources_.flows->Query(flowlog::FlowFilter{}, 0, since));
+  if (!request->namespace_().empty()) graph = graph.FilterNamespace(request->namespace_());
+  response->set_json(graph.ToJson().dump(2));
+  response->set_dot(graph.ToDot());
+  return grpc::Status::OK;
+}
+
+grpc::Status ObserveService::Why(grpc::ServerContext* context, const v1::WhyRequest* request,
+                                 v1::WhyResponse* response) {
+  absl::StatusOr<auth::Identity> who = authenticator_.Authenticate(*context);
+  if (!who.ok()) return ToGrpcStatus(who.status());
+  if (absl::Status s = MayReadFlows(*who); !s.ok()) return ToGrpcStatus(s);
+  if (request->from().empty()) return ToGrpcStatus(absl::InvalidArgumentError("from: required"));
+  if (request->to().empty()) return ToGrpcStatus(absl::InvalidArgumentError("to: required"));
+
+  // The state the running program was compiled from.
+  absl::StatusOr<store::Snapshot> snapshot = sources_.store->CurrentSnapshot();
+  if (!snapshot.ok()) return ToGrpcStatus(snapshot.status());
+  model::ResourceSet resources;
+  if (absl::Status s = model::ParseResources(snapshot->yaml, "store", &resources); !s.ok())
+    return ToGrpcStatus(s);
+
+  why::Packet packet;
+  std::string to_host;
+  if (absl::Status s = SplitService(request->to(), &to_host, &packet.dst_port, &packet.proto); !s.ok())
+    return ToGrpcStatus(s);
+  absl::StatusOr<IpAddr> src = Resolve(resources, request->from(), "from");
+  if (!src.ok()) return ToGrpcStatus(src.status());
+  absl::StatusOr<IpAddr> dst = Resolve(resources, to_host, "to");
+  if (!dst.ok()) return ToGrpcStatus(dst.status());
+  packet.src = *src;
+  packet.dst = *dst;
+  v1::Packet* p = response->mutable_packet();
+  p->set_source_ip(src->ToString());
+  p->set_destination_ip(dst->ToString());
+  p->set_protocol(packet.proto);
+  p->set_destination_port(packet.dst_port);
+
+  std::shared_ptr<const dp::classify::Program> program = sources_.program();
+  trace::TraceReport report = trace::TracePacket(*program, packet.Key());
+  *response->mutable_trace() = ToProto(report, program->generation);
+  response->set_verdict(report.verdict);
+  const why::Outcome flip = report.verdict == "allow" ? why::Outcome::kDeny : why::Outcome::kAllow;
+
+  absl::StatusOr<why::Decision> decision = why::FindDecision(resources, packet, flip);
+  if (!decision.ok()) {
+    response->set_explanation(std::string(decision.status().message()));
+    return grpc::Status::OK;
+  }
+  const why::TraceStep& step = decision->deciding();
+  const char* dir = decision->direction == model::Direction::kIngress ? "ingress" : "egress";
+  response->set_deciding_policy(absl::StrCat(step.tier, "|", step.policy, "|", step.action, "|",
+                                             step.rule_index));
+  if (step.rule_index < 0) {
+    response->set_explanation(absl::StrCat(
+        "end of tier ", step.tier, ": policy ", step.policy, " selects ", decision->endpoint,
+        " for ", dir, " and none of the tier's rules match, so the tier's default action (",
+        step.action, ") decides"));
+  } else {
+    response->set_explanation(absl::StrCat(dir, " rule ", step.rule_index, " of ", step.policy,
+                                           " (tier ", step.tier, ") matches: ", step.action));
+  }
+
+  // Live evidence: flows between the two addresses to the port, and the
+  // deciding rule's counters.
+  const int64_t window = request->since_seconds() > 0 ? request->since_seconds() : 900;
+  flowlog::FlowFilter filter;
+  if (auto f = flowlog::ParseEndpointFilter(src->ToString()); f.ok()) filter.from.any_of.push_back(*f);
+  if (auto f = flowlog::ParseEndpointFilter(dst->ToString()); f.ok()) filter.to.any_of.push_back(*f);
+  filter.ports.any_of.push_back(packet.dst_port);
+  for (const auto& r : sources_.flows->Query(filter, 5, Now() - window))
+    FillFlow(r, response->add_recent_flows());
+  v1::CountersRequest creq;
+  creq.set_tier(step.tier);
+  creq.set_since_seconds(window);
+  v1::CountersResponse counters;
+  if (Counters(*who, creq, &counters).ok()) {
+    auto [ns, name] = SplitTraceName(step.policy);
+    for (const v1::RuleCounter& c : counters.rules()) {
+      if (c.policy() == name && c.namespace_() == ns && c.rule_index() == step.rule_index &&
+          c.direction() == (decision->direction == model::Direction::kIngress
+                                ? v1::DIRECTION_INGRESS
+                                : v1::DIRECTION_EGRESS)) {
+        *response->add_counters() = c;
+      }
+    }
+  }
+
+  if (!decision->policy) return grpc::Status::OK;  // a profile decides: nothing in the store to blame
+  const why::PolicyRef& policy = *decision->policy;
+  store::Identity id{policy.kind, policy.namespace_, policy.StoreName()};
+  auth::Target target{auth::Resource::kNetworkPolicies, policy.tier, id.name, id.namespace_};
+  if (policy.kind == "GlobalNetworkPolicy") target.resource = auth::Resource::kGlobalNetworkPolicies;
+  if (policy.kind == "KubernetesNetworkPolicy") {
+    target.resource = auth::Resource::kKubernetesNetworkPolicies;
+    target.tier.clear();
+  }
+  v1::ResourceRef* ref = response->mutable_deciding_resource();
+  ref->set_kind(id.kind);
+  ref->set_namespace_(id.namespace_);
+  ref->set_name(id.name);
+  if (!authorizer_->CheckOperation(*who, auth::Operation::kHistory, target, true).ok()) {
+    response->set_suggestion_summary("(no get rights on the deciding policy: history and fix not shown)");
+    return grpc::Status::OK;
+  }
+  absl::StatusOr<store::Resource> current = sources_.store->Get(id);
+  if (!current.ok()) return grpc::Status::OK;
+
+  // The revision since which this connection gets today's verdict.
+  absl::StatusOr<std::vector<store::HistoryEntry>> history = sources_.store->History(id);
+  if (history.ok() && !history->empty()) {
+    std::vector<std::optional<std::string>> versions;
+    for (const store::HistoryEntry& e : *history) {
+      if (e.verb == "delete") {
+        versions.push_back(std::nullopt);
+      } else if (auto y = sources_.store->VersionAt(id, e.revision); y.ok()) {
+        versions.push_back(*y);
+      } else {
+        versions.push_back(std::nullopt);
+      }
+    }
+    std::vector<std::string> others;
+    absl::StatusOr<std::vector<store::Resource>> all = sources_.store->List();
+    if (all.ok())
+      for (const store::Resource& r : *all)
+        if (!(r.identity == id)) others.push_back(r.yaml);
+    absl::StatusOr<size_t> index =
+        why::FindIntroducingRevision(versions, why::OutcomeForPacket(others, packet));
+    if (index.ok()) {
+      const store::HistoryEntry& e = (*history)[*index];
+      v1::Revision* rev = response->mutable_introduced_by();
+      rev->set_kind(id.kind);
+      rev->set_namespace_(id.namespace_);
+      rev->set_name(id.name);
+      rev->set_revision(e.revision);
+      rev->set_time(e.time);
+      rev->set_user(e.user);
+      rev->set_verb(e.verb);
+      const int64_t before = *index > 0 ? (*history)[*index - 1].revision : 0;
+      if (auto d = sources_.store->Diff(id, before, e.revision); d.ok()) rev->set_diff(*d);
+    }
+  }
+
+  absl::StatusOr<why::Suggestion> fix = why::SuggestFix(resources, current->yaml, packet, flip);
+  if (fix.ok()) {
+    response->set_suggestion_yaml(fix->yaml);
+    response->set_suggestion_summary(fix->rule_summary);
+    response->set_suggestion_verified(fix->verified);
+  } else {
+    response->set_suggestion_summary(absl::StrCat("no single-rule fix: ", fix.status().message()));
+  }
+  return grpc::Status::OK;
+}
+
+LiveTraceService::LiveTraceService(
+    std::function<std::shared_ptr<const dp::classify::Program>()> program,
+    const auth::Authorizer* authorizer, CallAuthenticatorOptions authentication)
+    : program_(std::move(program)), authorizer_(authorizer), authenticator_(authentication) {}
+
+grpc::Status LiveTraceService::Trace(grpc::ServerContext* context,
+                                     const v1::TraceRequest* request,
+                                     v1::TraceResponse* response) {
+  absl::StatusOr<auth::Identity> who = authenticator_.Authenticate(*context);
+  if (!who.ok()) return ToGrpcStatus(who.status());
+  if (absl::Status s = authorizer_->CheckOperation(
+          *who, auth::Operation::kList, auth::Target{auth::Resource::kFlows, "", "", ""}, true);
+      !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  const v1::Packet& p = request->packet();
+  auto src = IpAddr::Parse(p.source_ip());
+  if (!src) return ToGrpcStatus(absl::InvalidArgumentError("packet.source_ip: \"" + p.source_ip() + "\" is not an IP address"));
+  auto dst = IpAddr::Parse(p.destination_ip());
+  if (!dst) return ToGrpcStatus(absl::InvalidArgumentError("packet.destination_ip: \"" + p.destination_ip() + "\" is not an IP address"));
+  if (src->family != dst->family)
+    return ToGrpcStatus(absl::InvalidArgumentError("packet: source and destination must be the same IP family"));
+  if (p.protocol() > 255) return ToGrpcStatus(absl::InvalidArgumentError("packet.protocol: 0-255"));
+  if (p.source_port() > 65535 || p.destination_port() > 65535)
+    return ToGrpcStatus(absl::InvalidArgumentError("packet: ports are 0-65535"));
+  dp::classify::PacketKey key;
+  key.src = *src;
+  key.dst = *dst;
+  key.proto = static_cast<uint8_t>(p.protocol());
+  const bool icmp = key.proto == 1 || key.proto == 58;
+  key.src_port = static_cast<uint16_t>(icmp ? p.icmp_type() : p.source_port());
+  key.dst_port = static_cast<uint16_t>(icmp ? p.icmp_code() : p.destination_port());
+  std::shared_ptr<const dp::classify::Program> program = program_();
+  if (!program) return ToGrpcStatus(absl::UnavailableError("no program published yet"));
+  *response = ToProto(trace::TracePacket(*program, key), program->generation);
+  return grpc::Status::OK;
+}
+
+}  // namespace tierwall::ctl::api
