@@ -211,4 +211,77 @@ bool FlowFilter::Matches(const FlowRecord& r) const {
          });
 }
 
+namespace {
+
+template <typename T>
+absl::Status AddTo(Criterion<T>* c, T value, bool negate, std::string_view flag) {
+  if (c->active() && c->negate != negate) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", std::string(flag), " is given both with and without --not"));
+  }
+  c->negate = negate;
+  c->any_of.push_back(std::move(value));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<FlowFilter> ParseFlowFilter(const std::vector<std::string>& args) {
+  FlowFilter f;
+  bool negate_next = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (arg == "--not") {
+      if (negate_next) return absl::InvalidArgumentError("--not --not");
+      negate_next = true;
+      continue;
+    }
+    if (!arg.starts_with("--"))
+      return absl::InvalidArgumentError(absl::StrCat("unexpected \"", std::string(arg), "\""));
+    std::string flag(arg.substr(2)), value;
+    if (size_t eq = flag.find('='); eq != std::string::npos) {
+      value = flag.substr(eq + 1);
+      flag.resize(eq);
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("--", flag, " needs a value"));
+    }
+    const bool negate = negate_next;
+    negate_next = false;
+    absl::Status s;
+    if (flag == "action" || flag == "verdict") {
+      if (value != "allow" && value != "deny")
+        return absl::InvalidArgumentError(
+            absl::StrCat("--", flag, " \"", value, "\": want allow or deny"));
+      s = AddTo(&f.actions, value, negate, "action");
+    } else if (flag == "policy") {
+      s = AddTo(&f.policies, value, negate, flag);
+    } else if (flag == "tier") {
+      s = AddTo(&f.tiers, value, negate, flag);
+    } else if (flag == "namespace") {
+      s = AddTo(&f.namespaces, value, negate, flag);
+    } else if (flag == "port") {
+      int port = -1;
+      if (value.empty() || value.size() > 5 ||
+          !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+          (port = std::stoi(value)) > 65535) {
+        return absl::InvalidArgumentError(absl::StrCat("--port \"", value, "\": want 0..65535"));
+      }
+      s = AddTo(&f.ports, port, negate, flag);
+    } else if (flag == "from" || flag == "to") {
+      absl::StatusOr<EndpointFilter> ep = ParseEndpointFilter(value);
+      if (!ep.ok()) return ep.status();
+      s = AddTo(flag == "from" ? &f.from : &f.to, *std::move(ep), negate, flag);
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown filter --", flag,
+          " (want --action, --policy, --tier, --from, --to, --port, --namespace, --not)"));
+    }
+    if (!s.ok()) return s;
+  }
+  if (negate_next) return absl::InvalidArgumentError("--not at the end negates nothing");
+  return f;
+}
+
 }  // namespace tierwall::ctl::flowlog

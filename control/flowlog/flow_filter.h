@@ -62,6 +62,13 @@ struct FlowFilter {
   bool Matches(const FlowRecord& record) const;
 };
 
+// A filter from command-line words, as `hubble observe` takes them:
+//   --action allow|deny (alias --verdict), --policy P, --tier T, --from E,
+//   --to E, --port N, --namespace NS; `--flag=value` works too.
+// Repeating a flag adds an alternative; `--not` negates the flag after it.
+// One criterion cannot be both negated and not (`--from a --not --from b`).
+absl::StatusOr<FlowFilter> ParseFlowFilter(const std::vector<std::string>& args);
+
 // `*` matches any run of characters (including none); everything else is literal.
 bool GlobMatch(std::string_view pattern, std::string_view text);
 

@@ -177,6 +177,39 @@ TEST(FlowFilter, BadFiltersSayWhy) {
   EXPECT_TRUE(ParseEndpointFilter("kube-system/").ok());
 }
 
+TEST(FlowFilter, FromHubbleStyleArguments) {
+  auto f = ctl::flowlog::ParseFlowFilter(
+      {"--action", "deny", "--not", "--from", "198.18.1.11", "--port=8080", "--port", "6379"});
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_TRUE(f->from.negate);
+  EXPECT_FALSE(f->ports.negate);
+  EXPECT_THAT(f->ports.any_of, ElementsAre(8080, 6379));
+  EXPECT_THAT(Select(*f), ElementsAre(8080));
+  auto g = ctl::flowlog::ParseFlowFilter({"--not", "--namespace", "data", "--tier", "security"});
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_THAT(Select(*g), ElementsAre(8080));
+
+  struct Bad {
+    std::vector<std::string> args;
+    const char* says;
+  };
+  for (const Bad& bad : std::vector<Bad>{
+           {{"--action", "drop"}, "want allow or deny"},
+           {{"--port", "99999"}, "want 0..65535"},
+           {{"--port", "http"}, "want 0..65535"},
+           {{"--from", "/x"}, "empty namespace"},
+           {{"--colour", "red"}, "unknown filter --colour"},
+           {{"--to"}, "needs a value"},
+           {{"--policy", "a", "--not"}, "negates nothing"},
+           {{"--tier", "a", "--not", "--tier", "b"}, "both with and without --not"},
+           {{"deny"}, "unexpected"},
+       }) {
+    auto r = ctl::flowlog::ParseFlowFilter(bad.args);
+    ASSERT_FALSE(r.ok()) << bad.says;
+    EXPECT_THAT(std::string(r.status().message()), HasSubstr(bad.says));
+  }
+}
+
 TEST(FlowFilter, Glob) {
   EXPECT_TRUE(GlobMatch("front*", "frontend"));
   EXPECT_TRUE(GlobMatch("*end", "frontend"));
