@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   tierwall::ctl::twctl::RegisterTrace(app, &exit_code);
   tierwall::ctl::twctl::RegisterResourceCommands(app, &exit_code);
+  tierwall::ctl::twctl::RegisterObserveCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -121,6 +121,15 @@ INSTANTIATE_TEST_SUITE_P(
             "spec: {ingress: [{action: Allow, protocol: TCP, destination: {ports: "
             "[\"80:70\"]}}]}\n",
             "spec.ingress[0].destination.ports[0]"},
-        BadUsage{"trace --src 198.18.1.10 --dst 198.18.1.11", "", "--filename is required"}));
+        BadUsage{"trace " + kHealthy + " --dst 198.18.1.11", "", "--src is required"}));
+
+// Without -f the trace is live: no daemon at the address is a runtime error
+// (exit 1) that says so, not a silent offline answer.
+TEST(TwctlTraceLive, NoDaemonIsUnavailable) {
+  Result r = RunTwctl(
+      "trace --server unix:/nonexistent/tierwall.sock --src 198.18.1.10 --dst 198.18.1.11:8080", "");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("UNAVAILABLE"), std::string::npos) << r.out;
+}
 
 }  // namespace
