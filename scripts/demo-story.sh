@@ -17,13 +17,14 @@
 # The service graph stays in $TW_DEMO_OUT (default build/demo/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+BUILD_DIR=${BUILD_DIR:-build}
 PAUSE=0
 [ "${1:-}" = "--pause" ] && PAUSE=1
 [ "$(id -u)" -eq 0 ] || { echo "demo-story: needs root (network namespaces, DPDK)" >&2; exit 77; }
+[ -x "$BUILD_DIR/control/tierwalld/tierwalld" ] || { echo "demo-story: build first (scripts/build.sh)" >&2; exit 1; }
 
-BUILD_DIR=${BUILD_DIR:-build}
 TIERWALLD=$BUILD_DIR/control/tierwalld/tierwalld
-TWCTL_BIN=$(pwd)/$BUILD_DIR/control/twctl/twctl
+TWCTL_BIN=$(realpath "$BUILD_DIR")/control/twctl/twctl
 EX=examples/hipstershop
 OUT=${TW_DEMO_OUT:-$BUILD_DIR/demo}
 P="tws$$"

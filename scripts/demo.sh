@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
-# The main job: the seed story, told first offline with `twctl trace` on the
-# bundled hipstershop example, then with real traffic through tierwalld. Installs what is missing,
-# builds, and shows, for traffic from loadgenerator to frontend:8080,
-#   1. the working policy set: allowed, with every tier that evaluated it;
-#   2. the broken change (frontend's ingress rule removed): denied at the end
-#      of tier app-hipstershop;
-#   3. the staged fix: still denied when enforced, but the pending trace allows.
-#   4-6. (as root) the same story with real packets through tierwalld between
-#      network namespaces: curl times out, the fix is loaded, curl gets 200
-#      (scripts/demo-traffic.sh).
+# The main job: the seed story. Installs what is missing, builds, then
+#   as root: tells the story with real packets through tierwalld and the gRPC
+#     API (scripts/demo-story.sh): a shop in network namespaces, a breaking
+#     change by kubernetes-admin, the denied curl, counters by policy, flow
+#     logs, the service graph, history and diff, `twctl why`, the fix staged
+#     and enforced, and the site back;
+#   otherwise: the same policy story offline with `twctl trace` (no packets).
+#   scripts/demo.sh [--pause]    (--pause waits for Enter between steps)
 # Exits non-zero if any step does not show what it should.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PAUSE=0
 [ "${1:-}" = "--pause" ] && PAUSE=1
 
+scripts/install-deps.sh >/dev/null
 scripts/build.sh >/dev/null
+if [ "$(id -u)" -eq 0 ] && ip netns list >/dev/null 2>&1; then
+  exec scripts/demo-story.sh "$@"
+fi
+echo "(not root: the story offline, with twctl trace; run as root for real traffic through tierwalld)"
 TWCTL=build/control/twctl/twctl
 EX=examples/hipstershop
 BASE=(-f "$EX/base" -f "$EX/healthy")
@@ -59,14 +62,6 @@ run $TWCTL trace "${FIX[@]}" --src $SRC --dst $DST --proto tcp
 J=$($TWCTL trace "${FIX[@]}" --src $SRC --dst $DST --proto tcp -o json)
 expect "still denied, pending allow by the staged policy" "$J" \
   'j["verdict"]=="deny" and j["ingress"]["pending_verdict"]=="allow" and any("staged:frontend|allow" in e for e in j["ingress"]["pending"])'
-
-if [ "$(id -u)" -eq 0 ] && ip netns list >/dev/null 2>&1; then
-  [ "$PAUSE" = 1 ] && read -r -p "(Enter)" _ || true
-  scripts/demo-traffic.sh
-else
-  echo
-  echo "(steps 4-6, real traffic through tierwalld between network namespaces, need root)"
-fi
 
 echo
 echo "demo: all steps showed what they should"

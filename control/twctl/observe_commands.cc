@@ -3,6 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <ctime>
 #include <fstream>
 #include <iostream>
@@ -137,13 +138,28 @@ void PrintCounters(const CountersArgs& a, const v1::CountersResponse& r) {
     series->resize(std::max<size_t>(series->size(), c.samples_size()), 0);
     for (int i = 0; i < c.samples_size(); ++i) (*series)[i] += c.samples(i).packets();
   }
-  rows.push_back({"TIER", "POLICY", "ALLOWED", "DENIED", "PASSED", "ALLOWED/DENIED OVER TIME"});
+  // The histogram starts at the first interval with traffic, across policies,
+  // so that every row lines up and an idle hour does not fill the screen.
+  size_t first = SIZE_MAX, width = 0, seconds = 0;
+  for (const auto& c : r.rules()) {
+    seconds = std::max<size_t>(seconds, c.sample_seconds());
+    for (int i = 0; i < c.samples_size(); ++i)
+      if (c.samples(i).packets() > 0) first = std::min<size_t>(first, i);
+    width = std::max<size_t>(width, c.samples_size());
+  }
+  auto window = [&](const std::vector<uint64_t>& v) {
+    std::vector<uint64_t> out;
+    for (size_t i = first; i < width; ++i) out.push_back(i < v.size() ? v[i] : 0);
+    return Spark(out);
+  };
+  const std::string histogram =
+      first == SIZE_MAX ? "" : "ALLOWED | DENIED per " + std::to_string(seconds) + "s";
+  rows.push_back({"TIER", "POLICY", "ALLOWED", "DENIED", "PASSED", histogram});
   for (const std::string& name : order) {
     const PolicyRow& p = policies[name];
     if (p.allowed + p.denied + p.passed == 0) continue;
     std::string spark;
-    if (!p.allowed_series.empty() || !p.denied_series.empty())
-      spark = "+" + Spark(p.allowed_series) + " x" + Spark(p.denied_series);
+    if (first != SIZE_MAX) spark = window(p.allowed_series) + " | " + window(p.denied_series);
     rows.push_back({p.tier, name, std::to_string(p.allowed), std::to_string(p.denied),
                     std::to_string(p.passed), spark});
   }
