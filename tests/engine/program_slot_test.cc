@@ -94,5 +94,23 @@ TEST(ProgramSlot, PublishDoesNotWaitForOfflineWorkers) {
   EXPECT_EQ(slot.Acquire()->generation, 1u);
 }
 
+// A control thread's reference (live trace, why) outlives later publications;
+// the slot alone frees the program once nobody holds it.
+TEST(ProgramSlot, CurrentKeepsAProgramAliveAcrossPublications) {
+  ProgramSlot slot(1);
+  EXPECT_EQ(slot.Current(), nullptr);
+  slot.Publish(Make(0));
+  std::shared_ptr<const classify::Program> held = slot.Current();
+  ASSERT_NE(held, nullptr);
+  std::weak_ptr<const classify::Program> watch = held;
+  slot.Publish(Make(1));
+  slot.Publish(Make(2));
+  EXPECT_EQ(held->generation, 0u);  // still readable (ASan would catch a use after free)
+  EXPECT_EQ(slot.Current()->generation, 2u);
+  EXPECT_EQ(slot.Acquire(), slot.Current().get());
+  held.reset();
+  EXPECT_TRUE(watch.expired());
+}
+
 }  // namespace
 }  // namespace tierwall::dp::engine
