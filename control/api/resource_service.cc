@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "control/api/staging.h"
+#include "control/selector/selector.h"
 #include "yaml-cpp/yaml.h"
 
 namespace tierwall::ctl::api {
@@ -76,6 +77,19 @@ std::optional<std::string> TierOfDocument(const std::string& yaml) {
   } catch (const YAML::Exception&) {
     return std::nullopt;
   }
+}
+
+// metadata.labels of a stored document (empty when it has none).
+selector::Labels LabelsOfDocument(const std::string& yaml) {
+  selector::Labels labels;
+  try {
+    YAML::Node meta = YAML::Load(yaml)["metadata"];
+    if (meta && meta["labels"] && meta["labels"].IsMap())
+      for (const auto& kv : meta["labels"])
+        labels[kv.first.as<std::string>()] = kv.second.as<std::string>();
+  } catch (const YAML::Exception&) {
+  }
+  return labels;
 }
 
 // A policy's tier when only its name is known: Calico names policies of
@@ -452,6 +466,15 @@ grpc::Status ResourceService::List(grpc::ServerContext* context, const v1::ListR
     return ToGrpcStatus(
         absl::InvalidArgumentError(absl::StrCat("kind: unknown kind \"", request->kind(), "\"")));
   }
+  std::optional<selector::Selector> labels;
+  if (!request->label_selector().empty()) {
+    absl::StatusOr<selector::Selector> parsed = selector::Selector::Parse(request->label_selector());
+    if (!parsed.ok()) {
+      return ToGrpcStatus(absl::InvalidArgumentError(
+          absl::StrCat("label_selector: ", parsed.status().message())));
+    }
+    labels = std::move(*parsed);
+  }
   absl::StatusOr<int64_t> revision = store_->CurrentRevision();
   if (!revision.ok()) return ToGrpcStatus(revision.status());
   absl::StatusOr<std::vector<store::Resource>> all =
@@ -470,6 +493,11 @@ grpc::Status ResourceService::List(grpc::ServerContext* context, const v1::ListR
   response->set_revision(*revision);
   for (const store::Resource& r : *all) {
     auth::Resource resource = *ResourceOfKind(r.identity.kind);
+    if (!request->tier().empty() &&
+        (!auth::IsTiered(resource) || TierOfDocument(r.yaml).value_or("") != request->tier())) {
+      continue;
+    }
+    if (labels && !labels->Matches(LabelsOfDocument(r.yaml))) continue;
     bool ok = false;
     if (resource == auth::Resource::kTiers) {
       // Calico Enterprise shows the tiers a user may get.

@@ -135,10 +135,14 @@ void RegisterGet(CLI::App& app, int* exit_code) {
   auto format = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand(
       "get", "Show resources: one by name as YAML, a kind as a table (-o yaml|json|wide)");
+  auto tier = std::make_shared<std::string>();
+  auto selector = std::make_shared<std::string>();
   AddTargetArgs(cmd, t.get(), false);
+  cmd->add_option("--tier", *tier, "Only policies of this tier");
+  cmd->add_option("-l,--selector", *selector, "Calico selector over labels, e.g. \"team == 'shop'\"");
   cmd->add_option("-o,--output", *format, "yaml, json (both feed back into apply), wide, table")
       ->check(CLI::IsMember({"yaml", "json", "wide", "table"}));
-  cmd->callback([t, format, exit_code] {
+  cmd->callback([t, format, tier, selector, exit_code] {
     grpc::ClientContext ctx;
     t->connection.Prepare(&ctx);
     if (!t->name.empty()) {
@@ -156,6 +160,8 @@ void RegisterGet(CLI::App& app, int* exit_code) {
     v1::ListRequest req;
     req.set_kind(CanonicalKind(t->kind));
     req.set_namespace_(t->ns);
+    req.set_tier(*tier);
+    req.set_label_selector(*selector);
     v1::ListResponse resp;
     grpc::Status s = Stub(t->connection)->List(&ctx, req, &resp);
     if (!s.ok()) {

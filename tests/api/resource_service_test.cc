@@ -707,5 +707,32 @@ TEST_F(ResourceServiceTest, VerifyAuditIsForAdministrators) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
 }
 
+TEST_F(ResourceServiceTest, ListFiltersByTierAndLabelSelector) {
+  ApplyShop();
+  v1::ListRequest request;
+  request.set_tier("app-hipstershop");
+  v1::ListResponse response;
+  grpc::Status s = stub_->List(As(kAdmin).get(), request, &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_GT(response.resources_size(), 1);
+  for (const v1::Resource& r : response.resources()) {
+    EXPECT_THAT(r.kind(), HasSubstr("Policy")) << r.name();
+    EXPECT_THAT(r.yaml(), HasSubstr("tier: app-hipstershop")) << r.name();
+  }
+
+  request.Clear();
+  request.set_kind("Namespace");
+  request.set_label_selector("team == 'shop'");
+  s = stub_->List(As(kAdmin).get(), request, &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(response.resources_size(), 1);
+  EXPECT_EQ(response.resources(0).name(), "hipstershop");
+
+  request.set_label_selector("team == shop");
+  s = stub_->List(As(kAdmin).get(), request, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("label_selector:"));
+}
+
 }  // namespace
 }  // namespace tierwall::test
