@@ -38,8 +38,8 @@ class CallAuthenticator {
   absl::StatusOr<auth::Identity> Authenticate(const grpc::ServerContext& context) const;
   // The same from the header value (empty: no header) and whether the peer is
   // local (Unix socket / in-process); for tests.
-  absl::StatusOr<auth::Identity> AuthenticateHeader(std::string_view authorization,
-                                                    bool has_header, bool local_peer = true) const;
+  absl::StatusOr<auth::Identity> AuthenticateHeader(std::string_view authorization, bool has_header,
+                                                    bool local_peer = true) const;
 
  private:
   CallAuthenticatorOptions options_;

@@ -84,7 +84,8 @@ absl::Status SetCriterion(const std::string& field, const std::string& value,
   if (value.empty()) return absl::OkStatus();
   absl::StatusOr<T> parsed = parse(value);
   if (!parsed.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("filter.", field, ": ", parsed.status().message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("filter.", field, ": ", parsed.status().message()));
   }
   c->any_of.push_back(std::move(*parsed));
   c->negate = negated.count(field) > 0;
@@ -92,14 +93,15 @@ absl::Status SetCriterion(const std::string& field, const std::string& value,
 }
 
 absl::StatusOr<flowlog::FlowFilter> FilterOf(const v1::FlowFilter& f) {
-  static const std::set<std::string> kFields = {"action", "policy", "tier", "from",
+  static const std::set<std::string> kFields = {"action", "policy", "tier",     "from",
                                                 "to",     "port",   "namespace"};
   std::set<std::string> negated;
   for (const std::string& n : f.negated()) {
     if (!kFields.count(n)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "filter.negated: \"", n, "\" is not a filter (action, policy, tier, from, to, port, "
-          "namespace)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("filter.negated: \"", n,
+                       "\" is not a filter (action, policy, tier, from, to, port, "
+                       "namespace)"));
     }
     negated.insert(n);
   }
@@ -144,15 +146,16 @@ absl::StatusOr<IpAddr> Resolve(const model::ResourceSet& resources, const std::s
       return e.ips.front();
     }
   }
-  return absl::NotFoundError(absl::StrCat(
-      field, ": no endpoint \"", text,
-      "\" (give name.namespace, namespace/name, a host endpoint's name or an IP)"));
+  return absl::NotFoundError(
+      absl::StrCat(field, ": no endpoint \"", text,
+                   "\" (give name.namespace, namespace/name, a host endpoint's name or an IP)"));
 }
 
 // "frontend.hipstershop:8080/tcp" -> ("frontend.hipstershop", 8080, 6).
 absl::Status SplitService(std::string text, std::string* host, uint16_t* port, uint8_t* proto) {
   *proto = dp::classify::kProtoTcp;
-  if (size_t slash = text.rfind('/'); slash != std::string::npos && text.find(':') != std::string::npos) {
+  if (size_t slash = text.rfind('/');
+      slash != std::string::npos && text.find(':') != std::string::npos) {
     std::string p = text.substr(slash + 1);
     text = text.substr(0, slash);
     if (p == "tcp") {
@@ -167,11 +170,13 @@ absl::Status SplitService(std::string text, std::string* host, uint16_t* port, u
   }
   size_t colon = text.rfind(':');
   if (colon == std::string::npos || text.find(':') != colon) {
-    return absl::InvalidArgumentError("to: give NAME:PORT[/PROTO], e.g. frontend.hipstershop:8080/tcp");
+    return absl::InvalidArgumentError(
+        "to: give NAME:PORT[/PROTO], e.g. frontend.hipstershop:8080/tcp");
   }
   uint32_t value = 0;
   if (!absl::SimpleAtoi(text.substr(colon + 1), &value) || value == 0 || value > 65535) {
-    return absl::InvalidArgumentError("to: \"" + text.substr(colon + 1) + "\" is not a port (1-65535)");
+    return absl::InvalidArgumentError("to: \"" + text.substr(colon + 1) +
+                                      "\" is not a port (1-65535)");
   }
   *host = text.substr(0, colon);
   *port = static_cast<uint16_t>(value);
@@ -208,9 +213,10 @@ absl::Status ObserveService::Counters(const auth::Identity& who, const v1::Count
   auto may = [&](const std::string& tier, const std::string& ns) {
     auto [it, inserted] = visible.try_emplace({tier, ns}, false);
     if (inserted) {
-      it->second = authorizer_->Allowed(who, {auth::Verb::kList, auth::Resource::kCounters, "", "", ns}) &&
-                   (tier == "__PROFILE__" ||
-                    authorizer_->Allowed(who, {auth::Verb::kGet, auth::Resource::kTiers, tier, tier, ""}));
+      it->second =
+          authorizer_->Allowed(who, {auth::Verb::kList, auth::Resource::kCounters, "", "", ns}) &&
+          (tier == "__PROFILE__" ||
+           authorizer_->Allowed(who, {auth::Verb::kGet, auth::Resource::kTiers, tier, tier, ""}));
     }
     return it->second;
   };
@@ -256,7 +262,8 @@ grpc::Status ObserveService::WatchCounters(grpc::ServerContext* context,
                                            grpc::ServerWriter<v1::CountersResponse>* writer) {
   absl::StatusOr<auth::Identity> who = authenticator_.Authenticate(*context);
   if (!who.ok()) return ToGrpcStatus(who.status());
-  const auto interval = std::chrono::seconds(request->interval_seconds() > 0 ? request->interval_seconds() : 2);
+  const auto interval =
+      std::chrono::seconds(request->interval_seconds() > 0 ? request->interval_seconds() : 2);
   while (!context->IsCancelled()) {
     v1::CountersResponse response;
     if (absl::Status s = Counters(*who, *request, &response); !s.ok()) return ToGrpcStatus(s);
@@ -346,7 +353,8 @@ grpc::Status ObserveService::Why(grpc::ServerContext* context, const v1::WhyRequ
 
   why::Packet packet;
   std::string to_host;
-  if (absl::Status s = SplitService(request->to(), &to_host, &packet.dst_port, &packet.proto); !s.ok())
+  if (absl::Status s = SplitService(request->to(), &to_host, &packet.dst_port, &packet.proto);
+      !s.ok())
     return ToGrpcStatus(s);
   absl::StatusOr<IpAddr> src = Resolve(resources, request->from(), "from");
   if (!src.ok()) return ToGrpcStatus(src.status());
@@ -373,8 +381,8 @@ grpc::Status ObserveService::Why(grpc::ServerContext* context, const v1::WhyRequ
   }
   const why::TraceStep& step = decision->deciding();
   const char* dir = decision->direction == model::Direction::kIngress ? "ingress" : "egress";
-  response->set_deciding_policy(absl::StrCat(step.tier, "|", step.policy, "|", step.action, "|",
-                                             step.rule_index));
+  response->set_deciding_policy(
+      absl::StrCat(step.tier, "|", step.policy, "|", step.action, "|", step.rule_index));
   if (step.rule_index < 0) {
     response->set_explanation(absl::StrCat(
         "end of tier ", step.tier, ": policy ", step.policy, " selects ", decision->endpoint,
@@ -389,8 +397,10 @@ grpc::Status ObserveService::Why(grpc::ServerContext* context, const v1::WhyRequ
   // deciding rule's counters.
   const int64_t window = request->since_seconds() > 0 ? request->since_seconds() : 900;
   flowlog::FlowFilter filter;
-  if (auto f = flowlog::ParseEndpointFilter(src->ToString()); f.ok()) filter.from.any_of.push_back(*f);
-  if (auto f = flowlog::ParseEndpointFilter(dst->ToString()); f.ok()) filter.to.any_of.push_back(*f);
+  if (auto f = flowlog::ParseEndpointFilter(src->ToString()); f.ok())
+    filter.from.any_of.push_back(*f);
+  if (auto f = flowlog::ParseEndpointFilter(dst->ToString()); f.ok())
+    filter.to.any_of.push_back(*f);
   filter.ports.any_of.push_back(packet.dst_port);
   for (const auto& r : sources_.flows->Query(filter, 5, Now() - window))
     FillFlow(r, response->add_recent_flows());
@@ -410,11 +420,13 @@ grpc::Status ObserveService::Why(grpc::ServerContext* context, const v1::WhyRequ
     }
   }
 
-  if (!decision->policy) return grpc::Status::OK;  // a profile decides: nothing in the store to blame
+  if (!decision->policy)
+    return grpc::Status::OK;  // a profile decides: nothing in the store to blame
   const why::PolicyRef& policy = *decision->policy;
   store::Identity id{policy.kind, policy.namespace_, policy.StoreName()};
   auth::Target target{auth::Resource::kNetworkPolicies, policy.tier, id.name, id.namespace_};
-  if (policy.kind == "GlobalNetworkPolicy") target.resource = auth::Resource::kGlobalNetworkPolicies;
+  if (policy.kind == "GlobalNetworkPolicy")
+    target.resource = auth::Resource::kGlobalNetworkPolicies;
   if (policy.kind == "KubernetesNetworkPolicy") {
     target.resource = auth::Resource::kKubernetesNetworkPolicies;
     target.tier.clear();
@@ -424,7 +436,8 @@ grpc::Status ObserveService::Why(grpc::ServerContext* context, const v1::WhyRequ
   ref->set_namespace_(id.namespace_);
   ref->set_name(id.name);
   if (!authorizer_->CheckOperation(*who, auth::Operation::kHistory, target, true).ok()) {
-    response->set_suggestion_summary("(no get rights on the deciding policy: history and fix not shown)");
+    response->set_suggestion_summary(
+        "(no get rights on the deciding policy: history and fix not shown)");
     return grpc::Status::OK;
   }
   absl::StatusOr<store::Resource> current = sources_.store->Get(id);
@@ -481,8 +494,7 @@ LiveTraceService::LiveTraceService(
     const auth::Authorizer* authorizer, CallAuthenticatorOptions authentication)
     : program_(std::move(program)), authorizer_(authorizer), authenticator_(authentication) {}
 
-grpc::Status LiveTraceService::Trace(grpc::ServerContext* context,
-                                     const v1::TraceRequest* request,
+grpc::Status LiveTraceService::Trace(grpc::ServerContext* context, const v1::TraceRequest* request,
                                      v1::TraceResponse* response) {
   absl::StatusOr<auth::Identity> who = authenticator_.Authenticate(*context);
   if (!who.ok()) return ToGrpcStatus(who.status());
@@ -493,11 +505,16 @@ grpc::Status LiveTraceService::Trace(grpc::ServerContext* context,
   }
   const v1::Packet& p = request->packet();
   auto src = IpAddr::Parse(p.source_ip());
-  if (!src) return ToGrpcStatus(absl::InvalidArgumentError("packet.source_ip: \"" + p.source_ip() + "\" is not an IP address"));
+  if (!src)
+    return ToGrpcStatus(absl::InvalidArgumentError("packet.source_ip: \"" + p.source_ip() +
+                                                   "\" is not an IP address"));
   auto dst = IpAddr::Parse(p.destination_ip());
-  if (!dst) return ToGrpcStatus(absl::InvalidArgumentError("packet.destination_ip: \"" + p.destination_ip() + "\" is not an IP address"));
+  if (!dst)
+    return ToGrpcStatus(absl::InvalidArgumentError("packet.destination_ip: \"" +
+                                                   p.destination_ip() + "\" is not an IP address"));
   if (src->family != dst->family)
-    return ToGrpcStatus(absl::InvalidArgumentError("packet: source and destination must be the same IP family"));
+    return ToGrpcStatus(
+        absl::InvalidArgumentError("packet: source and destination must be the same IP family"));
   if (p.protocol() > 255) return ToGrpcStatus(absl::InvalidArgumentError("packet.protocol: 0-255"));
   if (p.source_port() > 65535 || p.destination_port() > 65535)
     return ToGrpcStatus(absl::InvalidArgumentError("packet: ports are 0-65535"));

@@ -468,10 +468,11 @@ grpc::Status ResourceService::List(grpc::ServerContext* context, const v1::ListR
   }
   std::optional<selector::Selector> labels;
   if (!request->label_selector().empty()) {
-    absl::StatusOr<selector::Selector> parsed = selector::Selector::Parse(request->label_selector());
+    absl::StatusOr<selector::Selector> parsed =
+        selector::Selector::Parse(request->label_selector());
     if (!parsed.ok()) {
-      return ToGrpcStatus(absl::InvalidArgumentError(
-          absl::StrCat("label_selector: ", parsed.status().message())));
+      return ToGrpcStatus(
+          absl::InvalidArgumentError(absl::StrCat("label_selector: ", parsed.status().message())));
     }
     labels = std::move(*parsed);
   }
@@ -631,8 +632,8 @@ grpc::Status ResourceService::Enforce(grpc::ServerContext* context,
   absl::StatusOr<store::Resource> staged = store_->Get(*staged_id);
   if (!staged.ok()) {
     if (staged.status().code() == absl::StatusCode::kNotFound) {
-      return ToGrpcStatus(absl::NotFoundError(absl::StrCat(
-          staged_id->ToString(), ": no such staged policy (stage a change first)")));
+      return ToGrpcStatus(absl::NotFoundError(
+          absl::StrCat(staged_id->ToString(), ": no such staged policy (stage a change first)")));
     }
     return ToGrpcStatus(staged.status());
   }
@@ -656,8 +657,7 @@ grpc::Status ResourceService::Enforce(grpc::ServerContext* context,
   } else {
     // Both the staged document's tier and the enforced policy's current tier
     // are checked (CheckTarget), as for an apply.
-    if (absl::Status s =
-            CheckTarget(*who, auth::Operation::kApply, *enforced_id, &enforced->yaml);
+    if (absl::Status s = CheckTarget(*who, auth::Operation::kApply, *enforced_id, &enforced->yaml);
         !s.ok()) {
       return ToGrpcStatus(s);
     }
@@ -695,9 +695,8 @@ grpc::Status ResourceService::VerifyAudit(grpc::ServerContext* context,
                                           v1::VerifyAuditResponse* response) {
   absl::StatusOr<auth::Identity> who = authenticator_.Authenticate(*context);
   if (!who.ok()) return ToGrpcStatus(who.status());
-  if (absl::Status s =
-          authorizer_->CheckOperation(*who, auth::Operation::kList,
-                                      auth::Target{auth::Resource::kAudit, "", "", ""}, true);
+  if (absl::Status s = authorizer_->CheckOperation(
+          *who, auth::Operation::kList, auth::Target{auth::Resource::kAudit, "", "", ""}, true);
       !s.ok()) {
     return ToGrpcStatus(s);
   }

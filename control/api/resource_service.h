@@ -96,8 +96,7 @@ class ResourceService final : public tierwall::v1::ResourceService::Service {
   // The checked commit every change ends in: the store's dry run, `validate_`
   // on the state it would produce, the commit unless the call is gone, then
   // `on_commit_`. `ids[i]` is the identity of `change.mutations[i]`.
-  absl::StatusOr<Committed> CommitChecked(grpc::ServerContext* context,
-                                          const store::Change& change,
+  absl::StatusOr<Committed> CommitChecked(grpc::ServerContext* context, const store::Change& change,
                                           const std::vector<store::Identity>& ids, bool dry_run);
   // The state `change` would produce, for `validate_`.
   absl::StatusOr<std::string> ProspectiveState(const store::Change& change,

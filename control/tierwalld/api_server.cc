@@ -47,7 +47,8 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
   s->service_ = std::make_unique<api::ResourceService>(store, s->authorizer_.get(), auth,
                                                        std::move(validate), std::move(on_commit));
   auto program = observe.program;
-  s->observe_ = std::make_unique<api::ObserveService>(std::move(observe), s->authorizer_.get(), auth);
+  s->observe_ =
+      std::make_unique<api::ObserveService>(std::move(observe), s->authorizer_.get(), auth);
   s->trace_ = std::make_unique<api::LiveTraceService>(program, s->authorizer_.get(), auth);
 
   ::unlink(config.socket_path.c_str());  // a stale socket from a previous run
@@ -60,9 +61,9 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
       return absl::InvalidArgumentError(
           "--api-listen needs --tls-cert and --tls-key: tokens never travel in clear text");
     }
-    grpc::SslServerCredentialsOptions tls(
-        config.tls_client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
-                                     : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
+    grpc::SslServerCredentialsOptions tls(config.tls_client_ca.empty()
+                                              ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                              : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
     auto cert = ReadFile(config.tls_cert, "--tls-cert");
     if (!cert.ok()) return cert.status();
     auto key = ReadFile(config.tls_key, "--tls-key");

@@ -30,11 +30,11 @@
 #include <thread>
 
 #include "control/compiler/compiler.h"
+#include "control/metrics/metrics_server.h"
+#include "control/metrics/prometheus_text.h"
 #include "control/model/yaml_loader.h"
 #include "control/store/store.h"
 #include "control/tierwalld/api_server.h"
-#include "control/metrics/metrics_server.h"
-#include "control/metrics/prometheus_text.h"
 #include "control/tierwalld/counter_slots.h"
 #include "control/tierwalld/observability.h"
 #include "control/tierwalld/stats.h"
@@ -220,7 +220,8 @@ int Run(int argc, char** argv) {
   app.add_option("--rbac", o.rbac, "Tiered RBAC roles and bindings (YAML)")->group("API");
   app.add_option("--api-listen", o.api_listen, "Also serve the API over TLS on HOST:PORT")
       ->group("API");
-  app.add_option("--tls-cert", o.tls_cert, "Server certificate (PEM) for --api-listen")->group("API");
+  app.add_option("--tls-cert", o.tls_cert, "Server certificate (PEM) for --api-listen")
+      ->group("API");
   app.add_option("--tls-key", o.tls_key, "Server key (PEM) for --api-listen")->group("API");
   app.add_option("--tls-client-ca", o.tls_client_ca,
                  "Ask for client certificates signed by this CA (identity = CN, groups = O)")
@@ -235,7 +236,8 @@ int Run(int argc, char** argv) {
       ->check(CLI::Range(1, 3600))
       ->capture_default_str()
       ->group("Observability");
-  app.add_option("--flow-log-max-bytes", o.observe.flow_log_max_bytes, "Rotate the file at this size")
+  app.add_option("--flow-log-max-bytes", o.observe.flow_log_max_bytes,
+                 "Rotate the file at this size")
       ->capture_default_str()
       ->group("Observability");
   app.add_option("--flow-log-max-files", o.observe.flow_log_max_files, "Rotated files kept")
@@ -482,26 +484,29 @@ int Run(int argc, char** argv) {
     };
     observe.program = [&] { return slot.Current(); };
     observe.store = store.get();
-    auto started = ApiServer::Start(config, store.get(), ValidateState, [&](int64_t revision) -> uint64_t {
-      const auto start = std::chrono::steady_clock::now();
-      auto published = publish_next([&](uint64_t gen) -> ProgramOr {
-        auto snapshot = store->CurrentSnapshot();
-        if (!snapshot.ok()) return snapshot.status();
-        return BuildFromYaml(snapshot->yaml, gen, &slots);
-      });
-      if (!published.ok()) {
-        std::cerr << "tierwalld: revision " << revision
-                  << " not published: " << published.status().message() << "\n";
-        return 0;
-      }
-      // Publish returns after the grace period: every worker runs the new
-      // generation from here on.
-      apply_latency.Observe(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-      std::cerr << "tierwalld: revision " << revision << " published as generation " << *published
-                << "\n";
-      return *published;
-    }, std::move(observe));
+    auto started = ApiServer::Start(
+        config, store.get(), ValidateState,
+        [&](int64_t revision) -> uint64_t {
+          const auto start = std::chrono::steady_clock::now();
+          auto published = publish_next([&](uint64_t gen) -> ProgramOr {
+            auto snapshot = store->CurrentSnapshot();
+            if (!snapshot.ok()) return snapshot.status();
+            return BuildFromYaml(snapshot->yaml, gen, &slots);
+          });
+          if (!published.ok()) {
+            std::cerr << "tierwalld: revision " << revision
+                      << " not published: " << published.status().message() << "\n";
+            return 0;
+          }
+          // Publish returns after the grace period: every worker runs the new
+          // generation from here on.
+          apply_latency.Observe(
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+          std::cerr << "tierwalld: revision " << revision << " published as generation "
+                    << *published << "\n";
+          return *published;
+        },
+        std::move(observe));
     if (!started.ok()) {
       std::cerr << "tierwalld: API: " << started.status().message() << "\n";
       g_stop = true;

@@ -40,12 +40,17 @@ nlohmann::ordered_json StatsJson(const StatsSources& s) {
   for (const auto& p : *s.ports) {
     rte_eth_stats st{};
     rte_eth_stats_get(p.id, &st);
-    ports.push_back({{"port", p.id}, {"name", p.name}, {"rx", st.ipackets}, {"tx", st.opackets},
-                     {"rx_queues", p.rx_queues}, {"tx_queues", p.tx_queues}});
+    ports.push_back({{"port", p.id},
+                     {"name", p.name},
+                     {"rx", st.ipackets},
+                     {"tx", st.opackets},
+                     {"rx_queues", p.rx_queues},
+                     {"tx_queues", p.tx_queues}});
   }
   j["ports"] = ports;
-  j["flows"] = {{"active", active}, {"created", created}, {"expired", expired},
-                {"table_full", table_full}, {"events_lost", lost}, {"events_written", s.events_written.load()}};
+  j["flows"] = {{"active", active},    {"created", created},
+                {"expired", expired},  {"table_full", table_full},
+                {"events_lost", lost}, {"events_written", s.events_written.load()}};
 
   // Per policy: sums by direction and action, and each rule slot.
   std::lock_guard<std::mutex> lock(s.slots->mutex());
@@ -76,8 +81,11 @@ nlohmann::ordered_json StatsJson(const StatsSources& s) {
     auto& agg = p[kDirs[info.direction]][info.action];
     agg["packets"] = agg["packets"].get<uint64_t>() + packets;
     agg["bytes"] = agg["bytes"].get<uint64_t>() + bytes;
-    p["rules"].push_back({{"direction", kDirs[info.direction]}, {"index", info.rule_index},
-                          {"action", info.action}, {"packets", packets}, {"bytes", bytes}});
+    p["rules"].push_back({{"direction", kDirs[info.direction]},
+                          {"index", info.rule_index},
+                          {"action", info.action},
+                          {"packets", packets},
+                          {"bytes", bytes}});
   }
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
   for (const auto& name : order) list.push_back(policies[name]);

@@ -59,7 +59,8 @@ void AddConnectionFlags(CLI::App* cmd, Connection* c) {
   c->ca_file = Env("TIERWALL_CA");
   c->cert_file = Env("TIERWALL_CERT");
   c->key_file = Env("TIERWALL_KEY");
-  cmd->add_option("--server", c->server, "tierwalld API: unix:PATH or HOST:PORT (TLS) (env TIERWALL_ADDR)")
+  cmd->add_option("--server", c->server,
+                  "tierwalld API: unix:PATH or HOST:PORT (TLS) (env TIERWALL_ADDR)")
       ->capture_default_str();
   cmd->add_option("--token", c->token, "Bearer token (env TIERWALL_TOKEN)");
   cmd->add_option("--ca", c->ca_file, "CA certificate(s) for a TLS server (env TIERWALL_CA)");

@@ -44,7 +44,6 @@ std::string CanonicalKind(const std::string& kind);
 
 // The contents of every file ("-" = stdin), "---"-joined; false (after
 // printing why) when one cannot be read.
-bool ReadInput(const std::string& command, const std::vector<std::string>& files,
-               std::string* out);
+bool ReadInput(const std::string& command, const std::vector<std::string>& files, std::string* out);
 
 }  // namespace tierwall::ctl::twctl

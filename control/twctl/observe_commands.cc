@@ -239,12 +239,11 @@ void PrintFlow(const v1::FlowLog& f, const std::string& output) {
   }
   std::cout << Time(f.end_time()) << "  "
             << Side(f.source_namespace(), f.source_name(), f.source_name_aggr(), f.source_ip())
-            << " -> "
-            << Side(f.dest_namespace(), f.dest_name(), f.dest_name_aggr(), f.dest_ip()) << ":"
-            << f.dest_port() << "/" << f.proto() << "  " << (f.action() == "deny" ? "DENIED" : "ALLOWED")
-            << "  reporter=" << f.reporter() << "  flows=" << f.num_flows()
-            << " started=" << f.num_flows_started() << " pkts=" << f.packets_in() + f.packets_out()
-            << "\n    policies: ";
+            << " -> " << Side(f.dest_namespace(), f.dest_name(), f.dest_name_aggr(), f.dest_ip())
+            << ":" << f.dest_port() << "/" << f.proto() << "  "
+            << (f.action() == "deny" ? "DENIED" : "ALLOWED") << "  reporter=" << f.reporter()
+            << "  flows=" << f.num_flows() << " started=" << f.num_flows_started()
+            << " pkts=" << f.packets_in() + f.packets_out() << "\n    policies: ";
   for (int i = 0; i < f.enforced_policies_size(); ++i)
     std::cout << (i ? ", " : "") << f.enforced_policies(i);
   if (f.pending_policies_size()) {
@@ -275,7 +274,7 @@ bool ParseFilterWords(const std::vector<std::string>& words, v1::FlowFilter* f) 
     static const std::map<std::string, std::string> kFields = {
         {"--action", "action"}, {"--verdict", "action"}, {"--policy", "policy"},
         {"--tier", "tier"},     {"--from", "from"},      {"--to", "to"},
-        {"--port", "port"},     {"-n", "namespace"},      {"--namespace", "namespace"}};
+        {"--port", "port"},     {"-n", "namespace"},     {"--namespace", "namespace"}};
     std::string word = w, value;
     if (size_t eq = w.find('='); eq != std::string::npos) {
       word = w.substr(0, eq);
@@ -386,7 +385,8 @@ void RegisterFlows(CLI::App& app, int* exit_code) {
     for (const auto& f : r.flows()) PrintFlow(f, a->output);
     if (a->output != "json" && (r.lost_records() || r.lost_events()))
       std::cerr << "twctl flows: the daemon lost " << r.lost_records() << " records and "
-                << r.lost_events() << " flow events (counted, see tierwall_flow_records_lost_total)\n";
+                << r.lost_events()
+                << " flow events (counted, see tierwall_flow_records_lost_total)\n";
   });
 }
 
@@ -455,8 +455,10 @@ void PrintWhy(const v1::WhyResponse& r) {
   auto direction = [](const char* name, const v1::DirectionTrace& d) {
     std::cout << "  " << name << ": " << ActionWord(d.verdict()) << " (pending "
               << ActionWord(d.pending_verdict()) << ")\n";
-    for (const auto& h : d.enforced_hits()) std::cout << "    enforced " << h.flow_log_string() << "\n";
-    for (const auto& h : d.pending_hits()) std::cout << "    pending  " << h.flow_log_string() << "\n";
+    for (const auto& h : d.enforced_hits())
+      std::cout << "    enforced " << h.flow_log_string() << "\n";
+    for (const auto& h : d.pending_hits())
+      std::cout << "    pending  " << h.flow_log_string() << "\n";
   };
   std::cout << "TRACE\n";
   if (r.trace().has_egress()) direction("egress at source", r.trace().egress());

@@ -50,7 +50,8 @@ std::string YamlField(const std::string& yaml, const std::string& path) {
     size_t start = 0;
     while (start <= path.size()) {
       size_t dot = path.find('.', start);
-      std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+      std::string key =
+          path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
       if (!n.IsMap() || !n[key]) return "";
       n = n[key];
       if (dot == std::string::npos) break;

@@ -28,9 +28,7 @@ std::string Qualified(const v1::Resource& r) {
   return r.kind() + " " + (r.namespace_().empty() ? "" : r.namespace_() + "/") + r.name();
 }
 
-std::string Generation(uint64_t g) {
-  return g ? ", generation " + std::to_string(g) : "";
-}
+std::string Generation(uint64_t g) { return g ? ", generation " + std::to_string(g) : ""; }
 
 // What every resource command has: a connection and a name.
 struct Target {
@@ -139,7 +137,8 @@ void RegisterGet(CLI::App& app, int* exit_code) {
   auto selector = std::make_shared<std::string>();
   AddTargetArgs(cmd, t.get(), false);
   cmd->add_option("--tier", *tier, "Only policies of this tier");
-  cmd->add_option("-l,--selector", *selector, "Calico selector over labels, e.g. \"team == 'shop'\"");
+  cmd->add_option("-l,--selector", *selector,
+                  "Calico selector over labels, e.g. \"team == 'shop'\"");
   cmd->add_option("-o,--output", *format, "yaml, json (both feed back into apply), wide, table")
       ->check(CLI::IsMember({"yaml", "json", "wide", "table"}));
   cmd->callback([t, format, tier, selector, exit_code] {
@@ -294,8 +293,7 @@ void RegisterRollback(CLI::App& app, int* exit_code) {
       return;
     }
     std::cout << Qualified(resp.resource()) << " rolled back to revision " << *revision
-              << " (revision " << resp.revision() << Generation(resp.program_generation())
-              << ")\n";
+              << " (revision " << resp.revision() << Generation(resp.program_generation()) << ")\n";
   });
 }
 

@@ -4,10 +4,10 @@
 #include <string>
 
 #include "absl/strings/ascii.h"
+#include "control/api/trace_proto.h"
 #include "control/compiler/compiler.h"
 #include "control/model/yaml_loader.h"
 #include "control/trace/trace.h"
-#include "control/api/trace_proto.h"
 #include "control/twctl/commands.h"
 #include "control/twctl/connection.h"
 #include "tierwall/v1/trace.grpc.pb.h"

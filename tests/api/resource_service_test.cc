@@ -596,7 +596,8 @@ TEST_F(ResourceServiceTest, StageThenEnforceIsTheSeedStoryFix) {
   EXPECT_THAT(staged.resource().yaml(), HasSubstr("loadgenerator"));
   v1::GetResponse enforced;
   ASSERT_TRUE(GetAs(kAlice, Frontend(), &enforced).ok());
-  EXPECT_THAT(enforced.resource().yaml(), Not(HasSubstr("loadgenerator")));  // staging enforces nothing
+  EXPECT_THAT(enforced.resource().yaml(),
+              Not(HasSubstr("loadgenerator")));  // staging enforces nothing
 
   v1::EnforceRequest enforce;
   *enforce.mutable_ref() = Ref("StagedNetworkPolicy", "hipstershop", "app-hipstershop.frontend");
@@ -682,7 +683,8 @@ TEST_F(ResourceServiceTest, StageAndEnforceAreCheckedPerTier) {
 TEST_F(ResourceServiceTest, StageRejectsWhatIsNotAPolicy) {
   ApplyShop();
   v1::StageRequest stage;
-  stage.set_yaml("apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata:\n  name: x\nspec:\n  order: 5\n");
+  stage.set_yaml(
+      "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata:\n  name: x\nspec:\n  order: 5\n");
   v1::StageResponse staged;
   grpc::Status s = stub_->Stage(As(kAdmin).get(), stage, &staged);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();

@@ -29,7 +29,8 @@ kind: GlobalNetworkPolicy
 metadata: {name: web}
 spec:
   selector: all()
-  ingress: [{action: )") + (generation % 2 == 0 ? "Allow" : "Deny") +
+  ingress: [{action: )") +
+                     (generation % 2 == 0 ? "Allow" : "Deny") +
                      ", protocol: TCP, destination: {ports: [80]}}]\n";
   ctl::model::ResourceSet rs;
   EXPECT_TRUE(ctl::model::ParseResources(yaml, "test", &rs).ok());

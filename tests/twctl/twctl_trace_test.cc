@@ -127,7 +127,8 @@ INSTANTIATE_TEST_SUITE_P(
 // (exit 1) that says so, not a silent offline answer.
 TEST(TwctlTraceLive, NoDaemonIsUnavailable) {
   Result r = RunTwctl(
-      "trace --server unix:/nonexistent/tierwall.sock --src 198.18.1.10 --dst 198.18.1.11:8080", "");
+      "trace --server unix:/nonexistent/tierwall.sock --src 198.18.1.10 --dst 198.18.1.11:8080",
+      "");
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.out.find("UNAVAILABLE"), std::string::npos) << r.out;
 }
