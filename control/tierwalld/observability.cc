@@ -55,6 +55,7 @@ void Observability::OnEvent(const dp::engine::FlowEvent& e, int64_t now) {
     std::lock_guard<std::mutex> lock(slots_->mutex());
     const auto& slots = slots_->slots();
     auto hit = [&](uint32_t slot) {
+      slot &= ~dp::conntrack::kNotCountedBit;
       const SlotInfo& info = slots[slot < slots.size() ? slot : 0];
       return flowlog::PolicyHit{info.tier, info.policy, info.action, info.rule_index,
                                 info.direction == 0};

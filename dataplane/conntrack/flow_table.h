@@ -146,6 +146,10 @@ struct TimeoutConfig {
 // logs. Which ones the caller stores (e.g. the final rule of egress and of
 // ingress) is its business; the table only keeps up to 8 of each.
 inline constexpr int kMaxPolicyIds = 8;
+// Set on a pending id whose rule is already counted through the enforced
+// trace (an enforced policy in the pending trace): flow logs list it, counters
+// skip it. Counter slots stay below 2^31.
+inline constexpr uint32_t kNotCountedBit = 1u << 31;
 struct PolicyIds {
   uint8_t enforced_count = 0;
   uint8_t pending_count = 0;

@@ -122,11 +122,12 @@ bool Worker::Evaluate(const PacketKey& key, const Program& p, PolicyIds* ids) co
       ids->enforced[ids->enforced_count++] = p.rules[t.enforced[i]].counter_slot[d];
     for (uint8_t i = 0; i < t.logged_count && ids->enforced_count < conntrack::kMaxPolicyIds; ++i)
       ids->enforced[ids->enforced_count++] = p.rules[t.logged[i]].counter_slot[d];
-    // Staged policies count what they would have done; enforced ones in the
-    // pending trace are already counted above.
+    // The whole pending trace goes to flow logs; only staged policies count
+    // what they would have done (enforced ones are counted above).
     for (uint8_t i = 0; i < t.pending_count && ids->pending_count < conntrack::kMaxPolicyIds; ++i) {
       const auto& rule = p.rules[t.pending[i]];
-      if (p.policies[rule.policy].staged) ids->pending[ids->pending_count++] = rule.counter_slot[d];
+      ids->pending[ids->pending_count++] =
+          rule.counter_slot[d] | (p.policies[rule.policy].staged ? 0 : conntrack::kNotCountedBit);
     }
   };
   collect(v.egress, classify::PolicyDirection::kEgress);
@@ -143,6 +144,7 @@ void Worker::Count(const PolicyIds& ids, uint32_t bytes) {
     Bump(c.bytes, bytes);
   }
   for (uint8_t i = 0; i < ids.pending_count; ++i) {
+    if (ids.pending[i] & conntrack::kNotCountedBit) continue;
     RuleCounter& c = counters_.rules[ids.pending[i]];
     Bump(c.packets);
     Bump(c.bytes, bytes);
