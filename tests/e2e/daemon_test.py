@@ -188,7 +188,9 @@ def crash_rounds():
     state = os.path.join(work, "state")
     sock = os.path.join(state, "tierwall.sock")
     applies_per_round = 60
-    kill_after = [3, 14, 30]  # reported applies before the kill, per round
+    # Reported applies before the kill, per round; 3 and 15 put a two-document
+    # apply (every 4th) in flight at the kill.
+    kill_after = [3, 15, 30]
     d = Daemon(NULL_PORTS, ["--forward", "wire", "--state-dir", state] + SEED)
     for rnd, k in enumerate(kill_after):
         files = []
@@ -356,6 +358,13 @@ def tls_and_metrics():
           "a CA that did not sign the server certificate: UNAVAILABLE", out(r))
     r = tw("get", "tier", *server, "--ca", p("ca.pem"), "--token", "not-a-token")
     check(r.returncode != 0 and "UNAUTHENTICATED" in r.stderr, "a wrong token over TLS: UNAUTHENTICATED", out(r))
+    r = tw("apply", "-f", os.path.join(examples, "base", "30-security.yaml"), *server, "--ca", p("ca.pem"),
+           "--token", ADMIN_TOKEN)
+    check(r.returncode == 0 and "applied (revision 2" in r.stdout,
+          "the admin's token over TLS may apply to tier security", out(r))
+    r = tw("history", "gnp", "security.block-threat-feed", *server, "--ca", p("ca.pem"), "--token", ADMIN_TOKEN)
+    check(r.returncode == 0 and re.search(r"^2 +\S+ +kubernetes-admin +apply", r.stdout, re.M),
+          "history names kubernetes-admin for the TLS apply", out(r))
 
     status, text = metrics_get(metrics_port, "/metrics")
     check(status == 200 and "tierwall_policy_rule_packets_total{" in text,
@@ -367,9 +376,9 @@ def tls_and_metrics():
     r = tw("get", "tier", sock=sock)
     check(r.returncode == 0 and "security" in r.stdout, "Unix socket: get tier as the local admin", out(r))
     r = tw("apply", "-f", os.path.join(examples, "broken", "51-app-frontend.yaml"), sock=sock)
-    check(r.returncode == 0 and "revision 2" in r.stdout, "Unix socket: apply as system:admin", out(r))
+    check(r.returncode == 0 and "revision 3" in r.stdout, "Unix socket: apply as system:admin", out(r))
     r = tw("history", "np", "app-hipstershop.frontend", "-n", "hipstershop", sock=sock)
-    check(r.returncode == 0 and re.search(r"^2 +\S+ +system:admin +apply", r.stdout, re.M),
+    check(r.returncode == 0 and re.search(r"^3 +\S+ +system:admin +apply", r.stdout, re.M),
           "history names system:admin for the socket's apply", out(r))
 
     status, text = metrics_get(metrics_port, "/metrics")
