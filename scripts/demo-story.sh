@@ -247,8 +247,13 @@ for e in j["ingress"]["pending"]: print("  pending", e)
 sys.exit(0 if j["verdict"] == "deny" and j["ingress"]["pending_verdict"] == "allow" else 1)' "$OUTPUT" \
   || fail "the staged fix must leave the verdict deny and make the pending verdict allow"
 code=$(curl_frontend 2)
+echo "\$ curl -m2 http://198.18.1.11:8080/   (from loadgenerator)  -> ${code:-000} (timed out)"
 [ "${code:-000}" = 000 ] || fail "staging must not enforce anything (got $code)"
-ok "staged: enforced deny, pending allow"
+sleep 3  # a flow-log flush: the new denied flow's record carries the pending trace
+as alice flows --action deny --to hipstershop/frontend --since 5s --last 1
+grep -q "pending: .*|app-hipstershop|hipstershop/app-hipstershop.staged:frontend|allow|0" <<<"$OUTPUT" \
+  || fail "the flow log's pending policies must show the staged fix allowing"
+ok "staged: enforced deny, pending allow (live trace and flow logs)"
 
 step "11. alice enforces it, and the site is back"
 as alice enforce snp app-hipstershop.frontend -n hipstershop
