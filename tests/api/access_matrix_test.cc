@@ -134,6 +134,10 @@ std::vector<Row> Rows() {
     rows.push_back({"Rollback", who, Target::kMissing, Code::NOT_FOUND});
     rows.push_back({"Create", who, Target::kMissing, Code::ALREADY_EXISTS});
   }
+  // Whether something exists is not told to a caller who may not read it.
+  for (const char* rpc : {"Enforce", "Delete", "Replace", "Get", "Rollback", "Create"}) {
+    rows.push_back({rpc, Who::kNobody, Target::kMissing, Code::PERMISSION_DENIED});
+  }
   return rows;
 }
 
@@ -479,6 +483,74 @@ TEST_P(AccessMatrixTest, ExpectedCode) {
   } else {
     EXPECT_EQ(Revision(), before);
   }
+}
+
+// Authentication comes before everything else (resource_service.h, step 1):
+// a malformed request without a token is UNAUTHENTICATED, not
+// INVALID_ARGUMENT, and a malformed request from a caller without rights is
+// PERMISSION_DENIED where the target is known before parsing.
+class AuthenticateFirstTest : public AccessMatrixTest {};
+
+TEST_F(AuthenticateFirstTest, MalformedRequestsWithoutATokenAreUnauthenticated) {
+  auto context = [](const char* token = nullptr) {
+    auto c = std::make_unique<grpc::ClientContext>();
+    if (token) c->AddMetadata("authorization", std::string("Bearer ") + token);
+    return c;
+  };
+  v1::ResourceService::Stub& rs = *remote_.resource_stub;
+  v1::ObserveService::Stub& os = *remote_.observe_stub;
+  const int64_t before = Revision();
+
+  v1::StageRequest stage;
+  stage.set_yaml("apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata:\n  name: x\n");
+  v1::StageResponse staged;
+  EXPECT_EQ(rs.Stage(context().get(), stage, &staged).error_code(), Code::UNAUTHENTICATED);
+  stage.set_yaml(kNewAppPolicy + std::string("---\n") + kNewSecurityPolicy);
+  EXPECT_EQ(rs.Stage(context().get(), stage, &staged).error_code(), Code::UNAUTHENTICATED);
+  stage.set_yaml("kind: [unclosed\n");
+  EXPECT_EQ(rs.Stage(context().get(), stage, &staged).error_code(), Code::UNAUTHENTICATED);
+
+  v1::DeleteRequest del;
+  v1::DeleteResponse deleted;
+  EXPECT_EQ(rs.Delete(context().get(), del, &deleted).error_code(), Code::UNAUTHENTICATED);
+  *del.mutable_ref() = Ref("NoSuchKind", "", "x");
+  EXPECT_EQ(rs.Delete(context().get(), del, &deleted).error_code(), Code::UNAUTHENTICATED);
+
+  v1::ApplyRequest apply;
+  apply.set_yaml("kind: [unclosed\n");
+  v1::ApplyResponse applied;
+  EXPECT_EQ(rs.Apply(context().get(), apply, &applied).error_code(), Code::UNAUTHENTICATED);
+
+  v1::EnforceRequest enforce;
+  *enforce.mutable_ref() = Ref("Tier", "", "security");
+  v1::EnforceResponse enforced;
+  EXPECT_EQ(rs.Enforce(context().get(), enforce, &enforced).error_code(), Code::UNAUTHENTICATED);
+
+  v1::RollbackRequest rollback;
+  *rollback.mutable_ref() = Ref("NoSuchKind", "", "x");
+  v1::RollbackResponse rolled;
+  EXPECT_EQ(rs.Rollback(context().get(), rollback, &rolled).error_code(), Code::UNAUTHENTICATED);
+
+  v1::FlowsRequest flows;
+  flows.mutable_filter()->set_from("a/b/c");
+  v1::FlowsResponse got;
+  EXPECT_EQ(os.GetFlows(context().get(), flows, &got).error_code(), Code::UNAUTHENTICATED);
+  EXPECT_EQ(os.GetFlows(context(kCarolToken).get(), flows, &got).error_code(),
+            Code::PERMISSION_DENIED);
+
+  v1::WhyResponse why;
+  EXPECT_EQ(os.Why(context().get(), v1::WhyRequest(), &why).error_code(), Code::UNAUTHENTICATED);
+  EXPECT_EQ(os.Why(context(kCarolToken).get(), v1::WhyRequest(), &why).error_code(),
+            Code::PERMISSION_DENIED);
+
+  v1::TraceRequest trace;
+  trace.mutable_packet()->set_source_ip("nope");
+  v1::TraceResponse traced;
+  EXPECT_EQ(remote_.trace_stub->Trace(context().get(), trace, &traced).error_code(),
+            Code::UNAUTHENTICATED);
+  EXPECT_EQ(remote_.trace_stub->Trace(context(kCarolToken).get(), trace, &traced).error_code(),
+            Code::PERMISSION_DENIED);
+  EXPECT_EQ(Revision(), before);
 }
 
 INSTANTIATE_TEST_SUITE_P(Rpcs, AccessMatrixTest, ::testing::ValuesIn(Rows()),
