@@ -200,14 +200,18 @@ absl::Status ObserveService::Counters(const auth::Identity& who, const v1::Count
   const int64_t now = Now();
   response->set_time(now);
   response->set_program_generation(data.generation);
-  response->set_packets_received(data.received);
-  response->set_packets_forwarded(data.forwarded);
-  response->set_packets_dropped(data.dropped);
-  response->set_active_flows(data.active_flows);
-  for (const auto& [reason, packets] : data.drops) {
-    v1::DropCounter* d = response->add_drops();
-    d->set_reason(reason);
-    d->set_packets(packets);
+  // The node's totals and drop reasons belong to no namespace: only for
+  // callers who may list counters everywhere.
+  if (authorizer_->Allowed(who, {auth::Verb::kList, auth::Resource::kCounters, "", "", ""})) {
+    response->set_packets_received(data.received);
+    response->set_packets_forwarded(data.forwarded);
+    response->set_packets_dropped(data.dropped);
+    response->set_active_flows(data.active_flows);
+    for (const auto& [reason, packets] : data.drops) {
+      v1::DropCounter* d = response->add_drops();
+      d->set_reason(reason);
+      d->set_packets(packets);
+    }
   }
   std::map<std::pair<std::string, std::string>, bool> visible;  // (tier, ns) -> may read
   auto may = [&](const std::string& tier, const std::string& ns) {
@@ -369,6 +373,7 @@ grpc::Status ObserveService::Why(grpc::ServerContext* context, const v1::WhyRequ
   p->set_destination_port(packet.dst_port);
 
   std::shared_ptr<const dp::classify::Program> program = sources_.program();
+  if (!program) return ToGrpcStatus(absl::FailedPreconditionError("no program published yet"));
   trace::TraceReport report = trace::TracePacket(*program, packet.Key());
   *response->mutable_trace() = ToProto(report, program->generation);
   response->set_verdict(report.verdict);
@@ -526,7 +531,7 @@ grpc::Status LiveTraceService::Trace(grpc::ServerContext* context, const v1::Tra
   key.src_port = static_cast<uint16_t>(icmp ? p.icmp_type() : p.source_port());
   key.dst_port = static_cast<uint16_t>(icmp ? p.icmp_code() : p.destination_port());
   std::shared_ptr<const dp::classify::Program> program = program_();
-  if (!program) return ToGrpcStatus(absl::UnavailableError("no program published yet"));
+  if (!program) return ToGrpcStatus(absl::FailedPreconditionError("no program published yet"));
   *response = ToProto(trace::TracePacket(*program, key), program->generation);
   return grpc::Status::OK;
 }

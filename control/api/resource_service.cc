@@ -378,6 +378,10 @@ grpc::Status ResourceService::Replace(grpc::ServerContext* context,
 
 grpc::Status ResourceService::Delete(grpc::ServerContext* context, const v1::DeleteRequest* request,
                                      v1::DeleteResponse* response) {
+  // Authenticate before looking at the request (RunChange does it again).
+  if (absl::StatusOr<auth::Identity> who = authenticator_.Authenticate(*context); !who.ok()) {
+    return ToGrpcStatus(who.status());
+  }
   std::optional<int64_t> rv;
   if (request->has_resource_version()) rv = request->resource_version();
   std::optional<store::Identity> ref;
@@ -561,7 +565,15 @@ grpc::Status ResourceService::Rollback(grpc::ServerContext* context,
   absl::StatusOr<store::Identity> id = IdentityOfRef(request->ref());
   if (!id.ok()) return ToGrpcStatus(id.status());
   absl::StatusOr<std::string> old_yaml = store_->VersionAt(*id, request->revision());
-  if (!old_yaml.ok()) return ToGrpcStatus(old_yaml.status());
+  if (!old_yaml.ok()) {
+    // Whether it existed then is only for callers who could roll it back.
+    if (old_yaml.status().code() == absl::StatusCode::kNotFound) {
+      if (absl::Status s = CheckTarget(*who, auth::Operation::kRollback, *id, nullptr); !s.ok()) {
+        return ToGrpcStatus(s);
+      }
+    }
+    return ToGrpcStatus(old_yaml.status());
+  }
   // The old version is what gets written, so its tier is checked (and the
   // current one's, by CheckTarget).
   if (absl::Status s = CheckTarget(*who, auth::Operation::kRollback, *id, &*old_yaml); !s.ok()) {
@@ -591,6 +603,10 @@ grpc::Status ResourceService::Rollback(grpc::ServerContext* context,
 
 grpc::Status ResourceService::Stage(grpc::ServerContext* context, const v1::StageRequest* request,
                                     v1::StageResponse* response) {
+  // Authenticate before looking at the request (RunChange does it again).
+  if (absl::StatusOr<auth::Identity> who = authenticator_.Authenticate(*context); !who.ok()) {
+    return ToGrpcStatus(who.status());
+  }
   absl::StatusOr<std::vector<std::string>> docs = store::SplitDocuments(request->yaml());
   if (!docs.ok()) return ToGrpcStatus(NameSyntaxErrorDocument(request->yaml(), docs.status()));
   if (docs->size() != 1) {
