@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "control/api/resource_service.h"
 #include "control/api/trace_proto.h"
 #include "control/flowlog/flow_filter.h"
@@ -46,6 +47,56 @@ std::pair<std::string, std::string> SplitTraceName(std::string name) {
   if (absl::StartsWith(name, "staged:")) name = name.substr(7);
   return {ns, name};
 }
+
+// Policy strings are shown in full only for tiers the caller may get; for
+// other tiers the policy's name and rule are hidden ("<hidden>"), so a flow
+// still shows that the tier was evaluated and what it did, not how.
+class Redactor {
+ public:
+  Redactor(const auth::Authorizer* authorizer, const auth::Identity& who)
+      : authorizer_(authorizer), who_(who) {}
+
+  bool Visible(const std::string& tier) {
+    if (tier == "__PROFILE__" || tier.empty()) return true;
+    auto [it, fresh] = visible_.try_emplace(tier, false);
+    if (fresh) {
+      it->second =
+          authorizer_->Allowed(who_, {auth::Verb::kGet, auth::Resource::kTiers, tier, tier, ""});
+    }
+    return it->second;
+  }
+
+  // "<index>|<tier>|<name>|<action>|<rule>"
+  std::string PolicyString(const std::string& s) {
+    std::vector<std::string> f = absl::StrSplit(s, '|');
+    if (f.size() != 5 || Visible(f[1])) return s;
+    return absl::StrCat(f[0], "|", f[1], "|<hidden>|", f[3], "|-");
+  }
+
+  flowlog::FlowRecord Record(flowlog::FlowRecord r) {
+    for (std::string& p : r.enforced_policies) p = PolicyString(p);
+    for (std::string& p : r.pending_policies) p = PolicyString(p);
+    return r;
+  }
+
+  void Trace(v1::TraceResponse* t) {
+    for (v1::DirectionTrace* d : {t->mutable_egress(), t->mutable_ingress()}) {
+      for (auto* hits : {d->mutable_enforced_hits(), d->mutable_pending_hits()}) {
+        for (v1::PolicyHit& h : *hits) {
+          if (Visible(h.tier())) continue;
+          h.set_name("<hidden>");
+          h.set_rule_index(0);
+          h.set_flow_log_string(PolicyString(h.flow_log_string()));
+        }
+      }
+    }
+  }
+
+ private:
+  const auth::Authorizer* authorizer_;
+  const auth::Identity& who_;
+  std::map<std::string, bool> visible_;
+};
 
 void FillFlow(const flowlog::FlowRecord& r, v1::FlowLog* out) {
   out->set_start_time(r.start_time);
@@ -288,8 +339,17 @@ grpc::Status ObserveService::GetFlows(grpc::ServerContext* context, const v1::Fl
   absl::StatusOr<flowlog::FlowFilter> filter = FilterOf(request->filter());
   if (!filter.ok()) return ToGrpcStatus(filter.status());
   const int64_t since = request->since_seconds() > 0 ? Now() - request->since_seconds() : 0;
-  for (const flowlog::FlowRecord& r : sources_.flows->Query(*filter, request->last(), since))
-    FillFlow(r, response->add_flows());
+  // Filters see what the caller sees: a hidden policy's name cannot be probed.
+  Redactor redact(authorizer_, *who);
+  std::vector<flowlog::FlowRecord> matched;
+  for (flowlog::FlowRecord& r : sources_.flows->Query(flowlog::FlowFilter{}, 0, since)) {
+    flowlog::FlowRecord shown = redact.Record(std::move(r));
+    if (filter->Matches(shown)) matched.push_back(std::move(shown));
+  }
+  const size_t first = request->last() > 0 && matched.size() > request->last()
+                           ? matched.size() - request->last()
+                           : 0;
+  for (size_t i = first; i < matched.size(); ++i) FillFlow(matched[i], response->add_flows());
   if (sources_.lost) {
     auto [records, events] = sources_.lost();
     response->set_lost_records(records);
@@ -306,20 +366,28 @@ grpc::Status ObserveService::FollowFlows(grpc::ServerContext* context,
   if (absl::Status s = MayReadFlows(*who); !s.ok()) return ToGrpcStatus(s);
   absl::StatusOr<flowlog::FlowFilter> filter = FilterOf(request->filter());
   if (!filter.ok()) return ToGrpcStatus(filter.status());
+  Redactor redact(authorizer_, *who);
   uint64_t seq = sources_.flows->last_seq();
   if (request->last() > 0) {
-    for (const flowlog::FlowRecord& r : sources_.flows->Query(*filter, request->last())) {
+    std::vector<flowlog::FlowRecord> matched;
+    for (flowlog::FlowRecord& r : sources_.flows->Query(flowlog::FlowFilter{}, 0)) {
+      flowlog::FlowRecord shown = redact.Record(std::move(r));
+      if (filter->Matches(shown)) matched.push_back(std::move(shown));
+    }
+    const size_t first = matched.size() > request->last() ? matched.size() - request->last() : 0;
+    for (size_t i = first; i < matched.size(); ++i) {
       v1::FlowLog out;
-      FillFlow(r, &out);
+      FillFlow(matched[i], &out);
       if (!writer->Write(out)) return grpc::Status::OK;
     }
   }
   while (!context->IsCancelled()) {
-    for (const auto& [s, r] : sources_.flows->WaitForNewer(seq, std::chrono::milliseconds(500))) {
+    for (auto& [s, r] : sources_.flows->WaitForNewer(seq, std::chrono::milliseconds(500))) {
       seq = s;
-      if (!filter->Matches(r)) continue;
+      flowlog::FlowRecord shown = redact.Record(std::move(r));
+      if (!filter->Matches(shown)) continue;
       v1::FlowLog out;
-      FillFlow(r, &out);
+      FillFlow(shown, &out);
       if (!writer->Write(out)) return grpc::Status::OK;
     }
   }
@@ -332,8 +400,11 @@ grpc::Status ObserveService::Graph(grpc::ServerContext* context, const v1::Graph
   if (!who.ok()) return ToGrpcStatus(who.status());
   if (absl::Status s = MayReadFlows(*who); !s.ok()) return ToGrpcStatus(s);
   const int64_t since = request->since_seconds() > 0 ? Now() - request->since_seconds() : 0;
-  flowlog::ServiceGraph graph =
-      flowlog::ServiceGraph::FromRecords(sources_.flows->Query(flowlog::FlowFilter{}, 0, since));
+  Redactor redact(authorizer_, *who);
+  std::vector<flowlog::FlowRecord> records;
+  for (flowlog::FlowRecord& r : sources_.flows->Query(flowlog::FlowFilter{}, 0, since))
+    records.push_back(redact.Record(std::move(r)));
+  flowlog::ServiceGraph graph = flowlog::ServiceGraph::FromRecords(records);
   if (!request->namespace_().empty()) graph = graph.FilterNamespace(request->namespace_());
   response->set_json(graph.ToJson().dump(2));
   response->set_dot(graph.ToDot());
@@ -376,6 +447,8 @@ grpc::Status ObserveService::Why(grpc::ServerContext* context, const v1::WhyRequ
   if (!program) return ToGrpcStatus(absl::FailedPreconditionError("no program published yet"));
   trace::TraceReport report = trace::TracePacket(*program, packet.Key());
   *response->mutable_trace() = ToProto(report, program->generation);
+  Redactor redact(authorizer_, *who);
+  redact.Trace(response->mutable_trace());
   response->set_verdict(report.verdict);
   const why::Outcome flip = report.verdict == "allow" ? why::Outcome::kDeny : why::Outcome::kAllow;
 
@@ -386,6 +459,12 @@ grpc::Status ObserveService::Why(grpc::ServerContext* context, const v1::WhyRequ
   }
   const why::TraceStep& step = decision->deciding();
   const char* dir = decision->direction == model::Direction::kIngress ? "ingress" : "egress";
+  if (!redact.Visible(step.tier)) {
+    response->set_deciding_policy(absl::StrCat(step.tier, "|<hidden>|", step.action, "|-"));
+    response->set_explanation(absl::StrCat("decided (", step.action, ") for ", dir, " in tier ",
+                                           step.tier, ", which you may not read"));
+    return grpc::Status::OK;
+  }
   response->set_deciding_policy(
       absl::StrCat(step.tier, "|", step.policy, "|", step.action, "|", step.rule_index));
   if (step.rule_index < 0) {
@@ -407,8 +486,8 @@ grpc::Status ObserveService::Why(grpc::ServerContext* context, const v1::WhyRequ
   if (auto f = flowlog::ParseEndpointFilter(dst->ToString()); f.ok())
     filter.to.any_of.push_back(*f);
   filter.ports.any_of.push_back(packet.dst_port);
-  for (const auto& r : sources_.flows->Query(filter, 5, Now() - window))
-    FillFlow(r, response->add_recent_flows());
+  for (auto& r : sources_.flows->Query(filter, 5, Now() - window))
+    FillFlow(redact.Record(std::move(r)), response->add_recent_flows());
   v1::CountersRequest creq;
   creq.set_tier(step.tier);
   creq.set_since_seconds(window);
@@ -533,6 +612,7 @@ grpc::Status LiveTraceService::Trace(grpc::ServerContext* context, const v1::Tra
   std::shared_ptr<const dp::classify::Program> program = program_();
   if (!program) return ToGrpcStatus(absl::FailedPreconditionError("no program published yet"));
   *response = ToProto(trace::TracePacket(*program, key), program->generation);
+  Redactor(authorizer_, *who).Trace(response);
   return grpc::Status::OK;
 }
 

@@ -525,6 +525,41 @@ TEST_F(ObserveServiceTest, WhyHidesHistoryAndFixWithoutGetOnThePolicy) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
 }
 
+// bob may not get tier security: its policy strings reach him with the name
+// and rule hidden, filters cannot probe them, and traces hide them too.
+TEST_F(ObserveServiceTest, PolicyStringsOfUnreadableTiersAreHidden) {
+  v1::FlowsResponse response;
+  v1::FlowFilter filter;
+  filter.set_to("hipstershop/frontend");
+  ASSERT_TRUE(Flows(filter, &response, kBobToken).ok());
+  ASSERT_GE(response.flows_size(), 1);
+  EXPECT_EQ(response.flows(0).enforced_policies(0), "0|security|<hidden>|pass|-");
+  EXPECT_EQ(response.flows(0).enforced_policies(2),
+            "2|app-hipstershop|hipstershop/app-hipstershop.frontend|deny|-1");
+  ASSERT_TRUE(Flows(filter, &response).ok());  // the admin sees the name
+  EXPECT_EQ(response.flows(0).enforced_policies(0),
+            "0|security|security.block-threat-feed|pass|-1");
+
+  filter.Clear();
+  filter.set_policy("security.block-threat-feed");
+  ASSERT_TRUE(Flows(filter, &response, kBobToken).ok());
+  EXPECT_EQ(response.flows_size(), 0);
+  ASSERT_TRUE(Flows(filter, &response).ok());
+  EXPECT_GE(response.flows_size(), 1);
+
+  v1::WhyResponse why;
+  ASSERT_TRUE(
+      Why(kBobToken, "loadgenerator.hipstershop", "frontend.hipstershop:8080/tcp", &why).ok());
+  bool saw_security = false;
+  for (const v1::PolicyHit& h : why.trace().ingress().enforced_hits()) {
+    if (h.tier() != "security") continue;
+    saw_security = true;
+    EXPECT_EQ(h.name(), "<hidden>");
+    EXPECT_THAT(h.flow_log_string(), HasSubstr("|security|<hidden>|"));
+  }
+  EXPECT_TRUE(saw_security);
+}
+
 TEST_F(ObserveServiceTest, WhyErrorsNameTheField) {
   v1::WhyResponse response;
   grpc::Status s =
