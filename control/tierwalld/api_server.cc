@@ -36,6 +36,7 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
     auto rbac = auth::Authorizer::FromFile(config.rbac_file);
     if (!rbac.ok()) return rbac.status();
     s->authorizer_ = std::move(*rbac);
+    s->reloadable_rbac_ = true;
   } else {
     auto none = auth::Authorizer::FromYaml("roles: []\nbindings: []\n", "(no --rbac)");
     if (!none.ok()) return none.status();
@@ -94,6 +95,16 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
   ::chmod(config.socket_path.c_str(), 0600);
   s->SetServing(false);  // until the daemon says ports are up
   return s;
+}
+
+absl::Status ApiServer::ReloadAccess() {
+  if (tokens_) {
+    if (absl::Status s = tokens_->Reload(); !s.ok()) return s;
+  }
+  if (reloadable_rbac_) {
+    if (absl::Status s = authorizer_->Reload(); !s.ok()) return s;
+  }
+  return absl::OkStatus();
 }
 
 void ApiServer::SetServing(bool serving) {

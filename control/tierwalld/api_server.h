@@ -49,6 +49,10 @@ class ApiServer {
   int tls_port() const { return tls_port_; }
   // Health: SERVING once the first program is published and ports are up.
   void SetServing(bool serving);
+  // Re-reads --tokens and --rbac (SIGHUP). On an error the files in force
+  // stay in force and the error is returned; calls in flight keep the policy
+  // they started with.
+  absl::Status ReloadAccess();
 
  private:
   ApiServer() = default;
@@ -56,6 +60,7 @@ class ApiServer {
   std::unique_ptr<auth::TokenAuthenticator> tokens_;
   std::unique_ptr<auth::Authorizer> authorizer_;
   int tls_port_ = 0;
+  bool reloadable_rbac_ = false;
   std::unique_ptr<api::ResourceService> service_;
   std::unique_ptr<api::ObserveService> observe_;
   std::unique_ptr<api::LiveTraceService> trace_;

@@ -609,7 +609,13 @@ int Run(int argc, char** argv) {
     }
     const bool reload_requested = g_reload.exchange(false);
     if (reload_requested && store) {
-      std::cerr << "tierwalld: SIGHUP ignored with --state-dir: change resources through the API\n";
+      // With a store, resources change through the API; SIGHUP re-reads who
+      // may do what (--tokens, --rbac).
+      absl::Status s = api ? api->ReloadAccess() : absl::OkStatus();
+      std::cerr << "tierwalld: SIGHUP: "
+                << (s.ok() ? std::string("tokens and RBAC reloaded")
+                           : "reload failed, keeping the files in force: " + std::string(s.message()))
+                << "\n";
     } else if (reload_requested) {
       auto published = publish_next([&](uint64_t gen) { return Build(o.resources, gen, &slots); });
       if (published.ok()) {

@@ -103,6 +103,43 @@ try:
     if r.returncode == 0 or "PERMISSION_DENIED" not in r.stderr or 'in tier "app-hipstershop"' not in r.stderr:
         fail("alice must be refused", r.stdout + r.stderr)
 
+    # SIGHUP re-reads the RBAC file: alice becomes an editor of app-hipstershop.
+    with open(os.path.join(work, "rbac.yaml"), "w") as f:
+        f.write('roles:\n  - name: admin\n    rules:\n      - verbs: ["*"]\n        resources: ["*"]\n'
+                '  - name: shop-editor\n    rules:\n      - verbs: [get]\n        resources: [tiers]\n'
+                '      - verbs: ["*"]\n        resources: [networkpolicies]\n'
+                '        resourceNames: ["app-hipstershop.*"]\n'
+                'bindings:\n  - role: admin\n    users: [kubernetes-admin]\n'
+                '  - role: shop-editor\n    users: [alice]\n')
+    p.send_signal(signal.SIGHUP)
+    for _ in range(100):
+        log.seek(0)
+        if "tokens and RBAC reloaded" in log.read():
+            break
+        time.sleep(0.05)
+    else:
+        fail("SIGHUP did not reload RBAC")
+    r = tw("apply", "-f", os.path.join(examples, "healthy", "51-app-frontend.yaml"), token="alice-token-0002")
+    if r.returncode != 0 or "revision 3" not in r.stdout:
+        fail("after the RBAC reload alice may edit app-hipstershop", r.stdout + r.stderr)
+    # A broken RBAC file is refused and the one in force stays.
+    with open(os.path.join(work, "rbac.yaml"), "w") as f:
+        f.write("roles: [unclosed\n")
+    p.send_signal(signal.SIGHUP)
+    for _ in range(100):
+        log.seek(0)
+        if "reload failed, keeping the files in force" in log.read():
+            break
+        time.sleep(0.05)
+    else:
+        fail("a bad RBAC file must be refused on SIGHUP")
+    r = tw("apply", "-f", os.path.join(examples, "broken", "51-app-frontend.yaml"), token="alice-token-0002")
+    if r.returncode != 0 or "revision 4" not in r.stdout:
+        fail("the RBAC in force must stay after a bad reload", r.stdout + r.stderr)
+    with open(os.path.join(work, "rbac.yaml"), "w") as f:  # a daemon refuses to start with a bad one
+        f.write('roles:\n  - name: admin\n    rules:\n      - verbs: ["*"]\n        resources: ["*"]\n'
+                'bindings:\n  - role: admin\n    users: [kubernetes-admin]\n')
+
     r = tw("get", "tier", token="not-a-token")
     if r.returncode == 0 or "UNAUTHENTICATED" not in r.stderr:
         fail("a wrong token must be UNAUTHENTICATED", r.stdout + r.stderr)
@@ -119,8 +156,8 @@ try:
     # Restart: the store, not -f, is the source of truth.
     p, log = start(["-f", os.path.join(examples, "base"), "-f", os.path.join(examples, "healthy")])
     r = tw("get", "np", "app-hipstershop.frontend", "-n", "hipstershop")
-    if r.returncode != 0 or "loadgenerator" in r.stdout or 'resourceVersion: "2"' not in r.stdout:
-        fail("after restart the store must still hold revision 2", r.stdout + r.stderr)
+    if r.returncode != 0 or "loadgenerator" in r.stdout or 'resourceVersion: "4"' not in r.stdout:
+        fail("after restart the store must still hold revision 4", r.stdout + r.stderr)
     stop(p)
     print("PASS: api")
 finally:
