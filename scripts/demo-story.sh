@@ -10,7 +10,7 @@
 #   pending verdict allow, enforces it, and curl gets 200.
 #
 #   scripts/demo-story.sh [--pause]     (scripts/demo.sh runs it; so does the
-#                                        e2e test, which relies on its checks)
+#                                        seed_story test in tests/e2e, which relies on its checks)
 # Every step prints the command and its output and checks what it must show;
 # the script exits non-zero at the first step that does not. Namespaces and
 # processes are cleaned up on exit, even on failure; it can be run again.
@@ -223,6 +223,7 @@ as alice why --from loadgenerator.hipstershop --to frontend.hipstershop:8080/tcp
 [ "$RC" = 0 ] || fail "why"
 grep -q "app-hipstershop|hipstershop/app-hipstershop.frontend|deny|-1" <<<"$OUTPUT" || fail "why: deciding policy"
 grep -q "by kubernetes-admin" <<<"$OUTPUT" || fail "why: the revision's author"
+grep -q "^-  ingress:" <<<"$OUTPUT" || fail "why: the diff of that revision removes the ingress rule"
 grep -q "verified" <<<"$OUTPUT" || fail "why: a verified fix"
 as alice why --from loadgenerator.hipstershop --to frontend.hipstershop:8080/tcp -o json >/dev/null
 /usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])["suggestion_yaml"], end="")' "$OUTPUT" \
