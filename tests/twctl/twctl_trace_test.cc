@@ -121,7 +121,19 @@ INSTANTIATE_TEST_SUITE_P(
             "spec: {ingress: [{action: Allow, protocol: TCP, destination: {ports: "
             "[\"80:70\"]}}]}\n",
             "spec.ingress[0].destination.ports[0]"},
-        BadUsage{"trace " + kHealthy + " --dst 198.18.1.11", "", "--src is required"}));
+        BadUsage{"trace " + kHealthy + " --dst 198.18.1.11", "", "--src is required"},
+        // The API commands check their arguments before dialling the daemon.
+        BadUsage{"flows --action maybe", "", "--action maybe: expected allow or deny"},
+        BadUsage{"flows --port 70000", "", "--port 70000: expected 1-65535"},
+        BadUsage{"flows --action deny --not", "", "--not must come before a filter"},
+        BadUsage{"flows --frm x", "", "unknown filter --frm"},
+        BadUsage{"flows --since 5x", "", "--since 5x"},
+        BadUsage{"counters --since soon", "", "--since soon"},
+        BadUsage{"graph -o png", "", "png"},
+        BadUsage{"why --from a.b", "", "--to is required"},
+        BadUsage{"get np x -o yml", "", "yml"},
+        BadUsage{"delete", "", "give -f FILE or KIND NAME"},
+        BadUsage{"apply -f /nonexistent.yaml", "", "/nonexistent.yaml: cannot read"}));
 
 // Without -f the trace is live: no daemon at the address is a runtime error
 // (exit 1) that says so, not a silent offline answer.
