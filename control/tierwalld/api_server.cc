@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 #include <sstream>
 
@@ -113,7 +114,9 @@ void ApiServer::SetServing(bool serving) {
 
 ApiServer::~ApiServer() {
   if (server_) {
-    server_->Shutdown();
+    // Streams (flows --follow, counters --watch) run until cancelled: give
+    // calls in flight a moment, then cancel what is left.
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
     ::unlink(socket_path_.c_str());
   }
 }
