@@ -22,12 +22,13 @@ const EndpointDirectory& Directory() {
     std::string yaml;
     for (int ns = 0; ns < 8; ++ns) {
       for (int pod = 1; pod <= 32; ++pod) {
-        yaml += "---\napiVersion: projectcalico.org/v3\nkind: WorkloadEndpoint\nmetadata:\n  name: w" +
-                std::to_string(ns) + "-" + std::to_string(pod) + "\n  namespace: ns" +
-                std::to_string(ns) + "\n  labels: {app: app" + std::to_string(pod % 4) +
-                "}\nspec:\n  pod: app" + std::to_string(pod % 4) + "-5f8d9b7c6-x" +
-                std::to_string(10000 + pod) + "\n  ipNetworks: [198.18." + std::to_string(ns) +
-                "." + std::to_string(pod) + "/32]\n";
+        yaml +=
+            "---\napiVersion: projectcalico.org/v3\nkind: WorkloadEndpoint\nmetadata:\n  name: w" +
+            std::to_string(ns) + "-" + std::to_string(pod) + "\n  namespace: ns" +
+            std::to_string(ns) + "\n  labels: {app: app" + std::to_string(pod % 4) +
+            "}\nspec:\n  pod: app" + std::to_string(pod % 4) + "-5f8d9b7c6-x" +
+            std::to_string(10000 + pod) + "\n  ipNetworks: [198.18." + std::to_string(ns) + "." +
+            std::to_string(pod) + "/32]\n";
       }
     }
     model::ResourceSet set;
@@ -52,11 +53,12 @@ FlowObservation Observation(uint64_t i, FlowObservation::Kind kind) {
     o.bytes[0] = 600;
     o.bytes[1] = 4000;
   }
-  o.enforced = {{"security", "security.allow-dns", "pass", 2, false},
-                {"platform", "platform.pass-rest", "pass", 0, false},
-                {"app", "ns0/app.frontend", o.allowed ? "allow" : "deny", o.allowed ? 0 : -1, false},
-                {"security", "security.block-threat-feed", "pass", -1, true},
-                {"app", "ns0/app.backend", o.allowed ? "allow" : "deny", o.allowed ? 0 : -1, true}};
+  o.enforced = {
+      {"security", "security.allow-dns", "pass", 2, false},
+      {"platform", "platform.pass-rest", "pass", 0, false},
+      {"app", "ns0/app.frontend", o.allowed ? "allow" : "deny", o.allowed ? 0 : -1, false},
+      {"security", "security.block-threat-feed", "pass", -1, true},
+      {"app", "ns0/app.backend", o.allowed ? "allow" : "deny", o.allowed ? 0 : -1, true}};
   o.pending = o.enforced;
   return o;
 }

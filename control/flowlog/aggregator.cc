@@ -66,11 +66,47 @@ void AppendField(std::string* key, std::string_view field) {
   key->push_back('\x1f');  // cannot appear in names, IPs or policy strings
 }
 
-// The record's identity for one reporter at the level its action selects,
-// and the key text that identifies it.
-std::pair<FlowRecord, std::string> Identity(const FlowObservation& obs, const EndpointInfo& src,
-                                            const EndpointInfo& dst, int reporter,
-                                            const AggregatorConfig& config) {
+// The key text that identifies a reporter's record at the level its action
+// selects: built straight from the observation (no FlowRecord, no label map
+// copies), because most observations land on a record that already exists.
+std::string KeyText(const FlowObservation& obs, const EndpointInfo& src, const EndpointInfo& dst,
+                    int reporter, const AggregatorConfig& config) {
+  const bool ingress = reporter == kDst;
+  const std::string action = ReporterAction(obs.enforced, ingress);
+  const int level = action == "allow" ? config.level_allowed : config.level_denied;
+  std::string key;
+  key.reserve(256);
+  AppendField(&key, ingress ? "dst" : "src");
+  AppendField(&key, action);
+  AppendField(&key, ProtoName(obs.proto));
+  AppendField(&key, src.type);
+  AppendField(&key, src.namespace_);
+  AppendField(&key, src.name_aggr);
+  AppendField(&key, level < 2 ? obs.src.ToString() : "-");
+  AppendField(&key, level < 2 ? src.name : "-");
+  AppendField(&key, dst.type);
+  AppendField(&key, dst.namespace_);
+  AppendField(&key, dst.name_aggr);
+  AppendField(&key, level < 3 ? obs.dst.ToString() : "-");
+  AppendField(&key, level < 3 ? dst.name : "-");
+  absl::StrAppend(&key, obs.dst_port, "\x1f");
+  auto policies = [&](const std::vector<PolicyHit>& hits) {
+    size_t index = 0;
+    for (const PolicyHit& hit : hits) {
+      if (hit.ingress != ingress || hit.action == "log") continue;
+      absl::StrAppend(&key, index++, "|", hit.tier, "|", hit.name, "|", hit.action, "|",
+                      hit.rule_index, "\x1f");
+    }
+  };
+  policies(obs.enforced);
+  AppendField(&key, "pending");
+  policies(obs.pending);
+  return key;
+}
+
+// The record's identity (what KeyText keys), built only for a new key.
+FlowRecord Identity(const FlowObservation& obs, const EndpointInfo& src, const EndpointInfo& dst,
+                    int reporter, const AggregatorConfig& config) {
   const bool ingress = reporter == kDst;
   FlowRecord r;
   r.reporter = ingress ? "dst" : "src";
@@ -97,19 +133,7 @@ std::pair<FlowRecord, std::string> Identity(const FlowObservation& obs, const En
     r.dest_ip = obs.dst.ToString();
     r.dest_name = dst.name;
   }
-
-  std::string key;
-  for (const std::string* f :
-       {&r.reporter, &r.action, &r.proto, &r.source_type, &r.source_namespace, &r.source_name_aggr,
-        &r.source_ip, &r.source_name, &r.dest_type, &r.dest_namespace, &r.dest_name_aggr,
-        &r.dest_ip, &r.dest_name}) {
-    AppendField(&key, *f);
-  }
-  AppendField(&key, std::to_string(r.dest_port));
-  for (const std::string& p : r.enforced_policies) AppendField(&key, p);
-  AppendField(&key, "pending");
-  for (const std::string& p : r.pending_policies) AppendField(&key, p);
-  return {std::move(r), std::move(key)};
+  return r;
 }
 
 }  // namespace
@@ -173,8 +197,16 @@ void Aggregator::Add(const FlowObservation& obs, const EndpointDirectory& direct
   FlowRecord* records[2] = {nullptr, nullptr};
   for (int r : {kSrc, kDst}) {
     if (!reports[r]) continue;
-    auto [identity, text] = Identity(obs, src, dst, r, config_);
-    keys[r] = Intern(std::move(identity), std::move(text));
+    std::string text = KeyText(obs, src, dst, r, config_);
+    auto it = interned_.find(text);
+    if (it != interned_.end()) {
+      // Merged endpoints (levels 2 and 3) keep only the labels they share.
+      IntersectLabels(&it->second->identity.source_labels, src.labels);
+      IntersectLabels(&it->second->identity.dest_labels, dst.labels);
+      keys[r] = it->second;
+    } else {
+      keys[r] = Intern(Identity(obs, src, dst, r, config_), std::move(text));
+    }
   }
 
   const FlowId id{obs.src, obs.dst, obs.src_port, obs.dst_port, obs.proto};
