@@ -263,6 +263,7 @@ absl::StatusOr<ResourceService::Committed> ResourceService::RunChange(
     grpc::ServerContext* context, auth::Operation op, store::Verb verb, const std::string& yaml,
     const std::optional<store::Identity>& ref, std::optional<int64_t> resource_version,
     bool dry_run, google::protobuf::RepeatedPtrField<v1::Resource>* resources) {
+  const auto started = std::chrono::steady_clock::now();
   TWAPI_ASSIGN_OR_RETURN(auth::Identity who, authenticator_.Authenticate(*context));
 
   store::Change change;
@@ -301,7 +302,8 @@ absl::StatusOr<ResourceService::Committed> ResourceService::RunChange(
     TWAPI_RETURN_IF_ERROR(CheckTarget(who, op, ids[i], doc));
   }
 
-  TWAPI_ASSIGN_OR_RETURN(Committed committed, CommitChecked(context, change, ids, dry_run));
+  TWAPI_ASSIGN_OR_RETURN(Committed committed,
+                         CommitChecked(context, change, ids, dry_run, started));
   if (dry_run) return committed;
   const int64_t revision = committed.revision;
   for (const store::Identity& id : ids) {
@@ -319,7 +321,8 @@ absl::StatusOr<ResourceService::Committed> ResourceService::RunChange(
 
 absl::StatusOr<ResourceService::Committed> ResourceService::CommitChecked(
     grpc::ServerContext* context, const store::Change& change,
-    const std::vector<store::Identity>& ids, bool dry_run) {
+    const std::vector<store::Identity>& ids, bool dry_run,
+    std::chrono::steady_clock::time_point call_started) {
   Committed out;
   {
     std::lock_guard<std::mutex> lock(write_mu_);
@@ -334,7 +337,7 @@ absl::StatusOr<ResourceService::Committed> ResourceService::CommitChecked(
     TWAPI_RETURN_IF_ERROR(CheckCallAlive(context));
     TWAPI_ASSIGN_OR_RETURN(out.revision, store_->Commit(change));
   }
-  if (on_commit_) out.generation = on_commit_(out.revision);
+  if (on_commit_) out.generation = on_commit_(out.revision, call_started);
   return out;
 }
 
@@ -560,6 +563,7 @@ grpc::Status ResourceService::Diff(grpc::ServerContext* context, const v1::DiffR
 grpc::Status ResourceService::Rollback(grpc::ServerContext* context,
                                        const v1::RollbackRequest* request,
                                        v1::RollbackResponse* response) {
+  const auto started = std::chrono::steady_clock::now();
   absl::StatusOr<auth::Identity> who = authenticator_.Authenticate(*context);
   if (!who.ok()) return ToGrpcStatus(who.status());
   absl::StatusOr<store::Identity> id = IdentityOfRef(request->ref());
@@ -594,7 +598,7 @@ grpc::Status ResourceService::Rollback(grpc::ServerContext* context,
     if (!r.ok()) return ToGrpcStatus(r.status());
     revision = *r;
   }
-  if (on_commit_) response->set_program_generation(on_commit_(revision));
+  if (on_commit_) response->set_program_generation(on_commit_(revision, started));
   response->set_revision(revision);
   absl::StatusOr<store::Resource> now = store_->Get(*id);
   if (now.ok()) FillResource(*now, response->mutable_resource());
@@ -629,6 +633,7 @@ grpc::Status ResourceService::Stage(grpc::ServerContext* context, const v1::Stag
 grpc::Status ResourceService::Enforce(grpc::ServerContext* context,
                                       const v1::EnforceRequest* request,
                                       v1::EnforceResponse* response) {
+  const auto started = std::chrono::steady_clock::now();
   absl::StatusOr<auth::Identity> who = authenticator_.Authenticate(*context);
   if (!who.ok()) return ToGrpcStatus(who.status());
   v1::ResourceRef ref = request->ref();
@@ -693,7 +698,7 @@ grpc::Status ResourceService::Enforce(grpc::ServerContext* context,
   change.mutations.push_back(std::move(remove_staged));
   ids.push_back(*staged_id);
 
-  absl::StatusOr<Committed> committed = CommitChecked(context, change, ids, false);
+  absl::StatusOr<Committed> committed = CommitChecked(context, change, ids, false, started);
   if (!committed.ok()) return ToGrpcStatus(committed.status());
   response->set_revision(committed->revision);
   response->set_program_generation(committed->generation);

@@ -22,6 +22,7 @@
 // use Store::Options::validate instead.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -44,10 +45,12 @@ class ResourceService final : public tierwall::v1::ResourceService::Service {
   // multi-document YAML); an error (INVALID_ARGUMENT, FAILED_PRECONDITION, ...)
   // rejects the change and is returned to the caller as is. May be empty.
   using ValidateFn = std::function<absl::Status(const std::string& yaml)>;
-  // Called after every commit, with the new revision, on the RPC's thread and
-  // outside the service's locks; returns the program generation that now
-  // enforces it (0 if none was published). May be empty.
-  using OnCommitFn = std::function<uint64_t(int64_t revision)>;
+  // Called after every commit, with the new revision and when the RPC
+  // started (for the apply-latency metric), on the RPC's thread and outside
+  // the service's locks; returns the program generation that now enforces it
+  // (0 if none was published). May be empty.
+  using OnCommitFn =
+      std::function<uint64_t(int64_t revision, std::chrono::steady_clock::time_point call_started)>;
 
   // `store` and `authorizer` must outlive the service.
   ResourceService(store::Store* store, const auth::Authorizer* authorizer,
@@ -97,7 +100,8 @@ class ResourceService final : public tierwall::v1::ResourceService::Service {
   // on the state it would produce, the commit unless the call is gone, then
   // `on_commit_`. `ids[i]` is the identity of `change.mutations[i]`.
   absl::StatusOr<Committed> CommitChecked(grpc::ServerContext* context, const store::Change& change,
-                                          const std::vector<store::Identity>& ids, bool dry_run);
+                                          const std::vector<store::Identity>& ids, bool dry_run,
+                                          std::chrono::steady_clock::time_point call_started);
   // The state `change` would produce, for `validate_`.
   absl::StatusOr<std::string> ProspectiveState(const store::Change& change,
                                                const std::vector<store::Identity>& ids);

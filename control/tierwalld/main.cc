@@ -486,8 +486,7 @@ int Run(int argc, char** argv) {
     observe.store = store.get();
     auto started = ApiServer::Start(
         config, store.get(), ValidateState,
-        [&](int64_t revision) -> uint64_t {
-          const auto start = std::chrono::steady_clock::now();
+        [&](int64_t revision, std::chrono::steady_clock::time_point call_started) -> uint64_t {
           auto published = publish_next([&](uint64_t gen) -> ProgramOr {
             auto snapshot = store->CurrentSnapshot();
             if (!snapshot.ok()) return snapshot.status();
@@ -501,7 +500,8 @@ int Run(int argc, char** argv) {
           // Publish returns after the grace period: every worker runs the new
           // generation from here on.
           apply_latency.Observe(
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - call_started)
+                  .count());
           std::cerr << "tierwalld: revision " << revision << " published as generation "
                     << *published << "\n";
           return *published;
@@ -613,8 +613,9 @@ int Run(int argc, char** argv) {
       // may do what (--tokens, --rbac).
       absl::Status s = api ? api->ReloadAccess() : absl::OkStatus();
       std::cerr << "tierwalld: SIGHUP: "
-                << (s.ok() ? std::string("tokens and RBAC reloaded")
-                           : "reload failed, keeping the files in force: " + std::string(s.message()))
+                << (s.ok()
+                        ? std::string("tokens and RBAC reloaded")
+                        : "reload failed, keeping the files in force: " + std::string(s.message()))
                 << "\n";
     } else if (reload_requested) {
       auto published = publish_next([&](uint64_t gen) { return Build(o.resources, gen, &slots); });

@@ -240,7 +240,7 @@ class AccessMatrixTest : public ::testing::TestWithParam<Row> {
       const ctl::api::CallAuthenticatorOptions auth{tokens_.get(), local};
       s.resources = std::make_unique<ctl::api::ResourceService>(
           store_.get(), authorizer_.get(), auth, CompileState,
-          [](int64_t) -> uint64_t { return 0; });
+          [](int64_t, std::chrono::steady_clock::time_point) -> uint64_t { return 0; });
       s.observe = std::make_unique<ctl::api::ObserveService>(sources, authorizer_.get(), auth);
       s.trace =
           std::make_unique<ctl::api::LiveTraceService>(sources.program, authorizer_.get(), auth);

@@ -123,7 +123,7 @@ class ResourceServiceTest : public ::testing::Test {
     ASSERT_TRUE(tokens.ok()) << tokens.status();
     tokens_ = std::move(*tokens);
 
-    auto on_commit = [this](int64_t revision) -> uint64_t {
+    auto on_commit = [this](int64_t revision, std::chrono::steady_clock::time_point) -> uint64_t {
       std::lock_guard<std::mutex> lock(mu_);
       commits_.push_back(revision);
       return 100 + commits_.size();  // a stand-in generation, checked by the tests
