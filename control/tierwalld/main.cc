@@ -179,7 +179,7 @@ int WorkerMain(void* arg) {
 }
 
 void WriteEvent(std::ofstream& out, const dp::engine::FlowEvent& e) {
-  static const char* kTypes[] = {"new", "reverdict", "close"};
+  static const char* kTypes[] = {"new", "reverdict", "close", "update"};
   nlohmann::ordered_json j = {{"event", kTypes[static_cast<int>(e.type)]},
                               {"worker", e.worker},
                               {"generation", e.generation},
@@ -407,6 +407,7 @@ int Run(int argc, char** argv) {
     c.reevaluate = o.reevaluate == "on";
     c.flows = o.flows;
     c.timeouts = o.timeouts;
+    c.report_interval_seconds = o.observe.flush_seconds;
     for (size_t i = 0; i < ports.size(); ++i) {
       const auto& p = ports[i];
       if (p.rx_queues > 1) {

@@ -37,9 +37,10 @@ void Observability::SetEndpoints(const model::ResourceSet& resources) {
 void Observability::OnEvent(const dp::engine::FlowEvent& e, int64_t now) {
   using Kind = flowlog::FlowObservation::Kind;
   flowlog::FlowObservation o;
-  o.kind = e.type == dp::engine::FlowEventType::kNew     ? Kind::kStart
-           : e.type == dp::engine::FlowEventType::kClose ? Kind::kEnd
-                                                         : Kind::kReverdict;
+  o.kind = e.type == dp::engine::FlowEventType::kNew ? Kind::kStart
+           : e.type == dp::engine::FlowEventType::kClose
+               ? Kind::kEnd
+               : Kind::kReverdict;  // re-judged or a periodic update: new totals
   o.allowed = e.allowed;
   o.src = e.key.src;
   o.dst = e.key.dst;

@@ -285,6 +285,7 @@ InsertResult FlowTable::Insert(const PacketKey& packet, uint64_t now, Verdict ve
   e.packets = {};
   e.bytes = {};
   e.created = now;
+  e.reported = now;
   e.next_free = kNoFlow;
   e.enforced_count = std::min<uint8_t>(ids.enforced_count, kMaxPolicyIds);
   e.pending_count = std::min<uint8_t>(ids.pending_count, kMaxPolicyIds);
@@ -318,6 +319,7 @@ UpdateResult FlowTable::UpdateOnPacket(FlowHandle handle, Direction dir, uint8_t
         e.packets = {};
         e.bytes = {};
         e.created = now;
+        e.reported = now;
         result = UpdateResult::kReopened;
       }
     } else {
@@ -373,10 +375,15 @@ size_t FlowTable::Sweep(uint64_t now, size_t max_entries) {
   for (size_t k = 0; k < n; ++k) {
     const FlowHandle h = static_cast<FlowHandle>(sweep_cursor_);
     if (++sweep_cursor_ == capacity_) sweep_cursor_ = 0;
-    const FlowEntry& e = entries_[h];
-    if (e.live() && IsExpired(e, now)) {
+    FlowEntry& e = entries_[h];
+    if (!e.live()) continue;
+    if (IsExpired(e, now)) {
       Expire(FindSlot(h), h);
       ++reclaimed;
+    } else if (report_interval_ != 0 && e.last_seen > e.reported &&
+               now - e.reported >= report_interval_) {
+      e.reported = now;
+      report_hook_(report_ctx_, h, e);
     }
   }
   return reclaimed;

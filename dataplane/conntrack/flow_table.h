@@ -196,6 +196,7 @@ struct alignas(64) FlowEntry {
   std::array<uint64_t, 2> packets{};  // by Direction
   std::array<uint64_t, 2> bytes{};    // by Direction
   uint64_t created = 0;
+  uint64_t reported = 0;  // when Sweep last reported the flow (ReportHook)
   uint8_t enforced_count = 0;
   uint8_t pending_count = 0;
   uint32_t next_free = 0;  // free-list link while not live
@@ -252,6 +253,11 @@ struct FlowTableStats {
 // Called for every entry that expires, before it is reclaimed. Must not call
 // back into the table.
 using ExpiryHook = void (*)(void* ctx, FlowHandle handle, const FlowEntry& entry);
+// Called by Sweep for a live entry that saw packets since it was last reported
+// (or created) and was last reported at least the report interval ago: flow
+// logs then count a long flow's packets in the interval they pass, not only
+// when it ends. Must not call back into the table.
+using ReportHook = void (*)(void* ctx, FlowHandle handle, const FlowEntry& entry);
 
 class FlowTable {
  public:
@@ -273,6 +279,12 @@ class FlowTable {
   void SetExpiryHook(ExpiryHook hook, void* ctx) {
     hook_ = hook;
     hook_ctx_ = ctx;
+  }
+  // interval: in the same ticks as `now`; 0 turns reports off.
+  void SetReportHook(ReportHook hook, void* ctx, uint64_t interval) {
+    report_hook_ = hook;
+    report_ctx_ = ctx;
+    report_interval_ = interval;
   }
 
   // The live entry of the packet's flow and the packet's direction, or a
@@ -372,6 +384,9 @@ class FlowTable {
   uint64_t timeout_[kNumClasses][kNumFlowStates];
   ExpiryHook hook_ = nullptr;
   void* hook_ctx_ = nullptr;
+  ReportHook report_hook_ = nullptr;
+  void* report_ctx_ = nullptr;
+  uint64_t report_interval_ = 0;
   FlowTableStats stats_;
 };
 

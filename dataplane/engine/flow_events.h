@@ -11,7 +11,8 @@
 
 namespace tierwall::dp::engine {
 
-enum class FlowEventType : uint8_t { kNew, kReverdict, kClose };
+// kUpdate: a live flow's totals, at most once per report interval.
+enum class FlowEventType : uint8_t { kNew, kReverdict, kClose, kUpdate };
 
 struct FlowEvent {
   FlowEventType type;

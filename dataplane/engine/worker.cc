@@ -55,6 +55,10 @@ Worker::Worker(const WorkerConfig& config, ProgramSlot* slot,
       tx_(config.num_ports) {
   for (auto& q : tx_) q.reserve(kBurst * 2);
   flows_->SetExpiryHook(&Worker::OnExpire, this);
+  if (config.report_interval_seconds > 0) {
+    flows_->SetReportHook(&Worker::OnReport, this,
+                          static_cast<uint64_t>(config.report_interval_seconds * tsc_hz_));
+  }
 }
 
 void Worker::Run(const std::atomic<bool>* stop) {
@@ -294,6 +298,10 @@ void Worker::Emit(FlowEventType type, const FlowEntry& e) {
 
 void Worker::OnExpire(void* ctx, conntrack::FlowHandle, const FlowEntry& e) {
   static_cast<Worker*>(ctx)->Emit(FlowEventType::kClose, e);
+}
+
+void Worker::OnReport(void* ctx, conntrack::FlowHandle, const FlowEntry& e) {
+  static_cast<Worker*>(ctx)->Emit(FlowEventType::kUpdate, e);
 }
 
 }  // namespace tierwall::dp::engine

@@ -55,6 +55,10 @@ struct WorkerConfig {
   // packets" exact in pcap replays).
   uint64_t pause_rx_after = UINT64_MAX;
   uint64_t resume_generation = 0;
+  // A flow with packets since its last report is reported (a kUpdate flow
+  // event) at most this often, so flow logs count long flows per interval.
+  // 0: only new, re-judged and closed flows are reported.
+  double report_interval_seconds = 0;
 };
 
 class Worker {
@@ -95,6 +99,7 @@ class Worker {
   void FlushTx();
   void Emit(FlowEventType type, const conntrack::FlowEntry& e);
   static void OnExpire(void* ctx, conntrack::FlowHandle, const conntrack::FlowEntry& e);
+  static void OnReport(void* ctx, conntrack::FlowHandle handle, const conntrack::FlowEntry& e);
 
   WorkerConfig config_;
   ProgramSlot* slot_;

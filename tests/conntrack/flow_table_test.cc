@@ -627,6 +627,38 @@ TEST(FlowTable, LazyExpiryCallsTheHook) {
   EXPECT_EQ(log.expired.size(), 1u);
 }
 
+// Long flows are reported by Sweep once per interval while they carry
+// packets; idle ones are not (their close is reported by expiry).
+TEST(FlowTable, SweepReportsBusyFlowsOncePerInterval) {
+  auto t = MakeTable(8);
+  HookLog reports;
+  t->SetReportHook(&RecordExpiry, &reports, 10);
+  const PacketKey busy = Pkt("198.18.0.9", 40000, "198.18.0.1", 443);
+  const PacketKey idle = Pkt("198.18.0.9", 40001, "198.18.0.1", 443);
+  FlowHandle b = Packet(*t, busy, kTcpSyn, 0).handle;
+  Packet(*t, Reverse(busy), kTcpSyn | kTcpAck, 0);  // established: long timeout
+  Packet(*t, idle, kTcpSyn, 0);
+  t->Sweep(5, 8);
+  EXPECT_TRUE(reports.expired.empty());  // younger than the interval
+  Packet(*t, busy, kTcpAck, 6);
+  t->Sweep(10, 8);
+  ASSERT_EQ(reports.expired.size(), 1u);  // only the flow with packets since creation
+  EXPECT_EQ(reports.expired[0].first, b);
+  EXPECT_EQ(reports.expired[0].second, 2u);
+  t->Sweep(15, 8);
+  EXPECT_EQ(reports.expired.size(), 1u);  // once per interval
+  t->Sweep(25, 8);
+  EXPECT_EQ(reports.expired.size(), 1u);  // no packets since the last report
+  Packet(*t, busy, kTcpAck, 26);
+  t->Sweep(26, 8);
+  ASSERT_EQ(reports.expired.size(), 2u);
+  EXPECT_EQ(reports.expired[1].second, 3u);
+  t->SetReportHook(nullptr, nullptr, 0);  // off
+  Packet(*t, busy, kTcpAck, 40);
+  t->Sweep(50, 8);
+  EXPECT_EQ(reports.expired.size(), 2u);
+}
+
 TEST(FlowTable, Ipv6KeysAndFamiliesDoNotMix) {
   auto t = MakeTable(16);
   const PacketKey k6 = Pkt("2001:db8::9", 40000, "2001:db8:1::1", 443);
