@@ -48,7 +48,8 @@ const char* KindName(const model::Policy& p) {
   return "?";
 }
 
-// Calico's flow-log name for a policy (see control/trace/trace.h).
+}  // namespace
+
 std::string TraceName(const model::Policy& p) {
   const char* staged = p.staged ? "staged:" : "";
   switch (p.kind) {
@@ -60,6 +61,8 @@ std::string TraceName(const model::Policy& p) {
   }
   return p.name;
 }
+
+namespace {
 
 RuleAction ToRuleAction(model::Action a) {
   switch (a) {

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "control/model/resources.h"
@@ -23,5 +24,10 @@ struct CompileOptions {
 
 absl::StatusOr<std::unique_ptr<dp::classify::Program>> Compile(const model::ResourceSet& resources,
                                                                const CompileOptions& options = {});
+
+// Calico's flow-log name for a policy, as traces and flow logs show it:
+// "tier.name", "ns/tier.name", "ns/knp.default.name", with "staged:" before
+// the name part of a staged policy (see control/trace/trace.h).
+std::string TraceName(const model::Policy& policy);
 
 }  // namespace tierwall::ctl::compiler

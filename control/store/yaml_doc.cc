@@ -1,6 +1,5 @@
 #include "control/store/yaml_doc.h"
 
-#include <regex>
 #include <sstream>
 #include <utility>
 
@@ -8,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "control/yaml/canonical_yaml.h"
 #include "yaml-cpp/eventhandler.h"
 #include "yaml-cpp/yaml.h"
 
@@ -20,7 +20,6 @@ namespace {
   } while (0)
 
 constexpr std::string_view kCalicoApi = "projectcalico.org/v3";
-constexpr std::string_view kStrTag = "tag:yaml.org,2002:str";
 
 struct KindInfo {
   std::string_view api;
@@ -107,121 +106,14 @@ absl::StatusOr<std::vector<YAML::Node>> LoadAll(std::string_view text, size_t ma
   }
 }
 
-bool IsQuoted(const YAML::Node& n) { return n.Tag() == "!" || n.Tag() == kStrTag; }
-
-// Whether a plain scalar with this text could read as something other than a
-// string to some YAML reader (1.1 or 1.2: null, booleans incl. yes/no/on/off,
-// numbers incl. hex/octal/sexagesimal, .inf/.nan, timestamps). Such strings
-// keep their quotes ("80" must not become the number 80); all other quoted
-// strings are emitted plain, so JSON and YAML input store the same text.
-bool LooksNonString(const std::string& s) {
-  static const std::regex kNonString(
-      "|~|null|Null|NULL|y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|"
-      "on|On|ON|off|Off|OFF|"
-      "[-+]?(0x[0-9a-fA-F_]+|0o?[0-7_]+|0b[01_]+|"
-      "[0-9][0-9_]*(:[0-5]?[0-9])*(\\.[0-9_]*)?([eE][-+]?[0-9]+)?|"
-      "\\.[0-9_]+([eE][-+]?[0-9]+)?|\\.(inf|Inf|INF))|"
-      "\\.(nan|NaN|NAN)|"
-      "[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ].*)?");
-  return std::regex_match(s, kNonString);
-}
-
-// A string that a literal block ("|") renders exactly: no leading blank on
-// the first line (it would need an indentation indicator), no carriage
-// returns or tabs, no trailing blanks on a line.
-bool LiteralSafe(const std::string& s) {
-  if (s.empty() || s[0] == ' ' || s[0] == '\n') return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '\r' || c == '\t' || (static_cast<unsigned char>(c) < 0x20 && c != '\n')) return false;
-    if (c == ' ' && (i + 1 == s.size() || s[i + 1] == '\n')) return false;
-  }
-  return true;
-}
-
-// Emits `n` in block style. `budget` bounds the output: aliases are expanded,
-// and a chain of aliases ("billion laughs") would otherwise explode.
-absl::Status Emit(const YAML::Node& n, YAML::Emitter& e, size_t* budget) {
-  if ((*budget)-- == 0) return absl::InvalidArgumentError("document too large once aliases expand");
-  switch (n.Type()) {
-    case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null: e << YAML::Null; break;
-    case YAML::NodeType::Scalar: {
-      const std::string& s = n.Scalar();
-      if (s.find('\n') != std::string::npos && LiteralSafe(s)) {
-        e << YAML::Literal << s;
-      } else if (IsQuoted(n) && LooksNonString(s)) {
-        // Keeps "80" a string: plain 80 would read back as a number.
-        e << YAML::DoubleQuoted << s;
-      } else {
-        e << s;  // the emitter quotes it if it cannot stay plain
-      }
-      break;
-    }
-    case YAML::NodeType::Sequence:
-      if (n.size() == 0) {
-        e << YAML::Flow << YAML::BeginSeq << YAML::EndSeq;
-        break;
-      }
-      e << YAML::Block << YAML::BeginSeq;
-      for (const YAML::Node& item : n) TWS_RETURN_IF_ERROR(Emit(item, e, budget));
-      e << YAML::EndSeq;
-      break;
-    case YAML::NodeType::Map:
-      if (n.size() == 0) {
-        e << YAML::Flow << YAML::BeginMap << YAML::EndMap;
-        break;
-      }
-      e << YAML::Block << YAML::BeginMap;
-      for (const auto& kv : n) {
-        e << YAML::Key;
-        TWS_RETURN_IF_ERROR(Emit(kv.first, e, budget));
-        e << YAML::Value;
-        TWS_RETURN_IF_ERROR(Emit(kv.second, e, budget));
-      }
-      e << YAML::EndMap;
-      break;
-  }
-  if (!e.good()) return absl::InvalidArgumentError(absl::StrCat("cannot emit: ", e.GetLastError()));
-  return absl::OkStatus();
-}
-
-// Structural equality with string typing: a quoted scalar and a plain one
-// differ (80 vs "80"), except multi-line strings, which are strings either way.
-bool SameTree(const YAML::Node& a, const YAML::Node& b, int depth = 0) {
-  if (depth > 200) return false;
-  auto type = [](const YAML::Node& n) {
-    return n.Type() == YAML::NodeType::Undefined ? YAML::NodeType::Null : n.Type();
-  };
-  if (type(a) != type(b)) return false;
-  switch (type(a)) {
-    case YAML::NodeType::Scalar:
-      return a.Scalar() == b.Scalar() &&
-             (IsQuoted(a) == IsQuoted(b) || !LooksNonString(a.Scalar()) ||
-              a.Scalar().find('\n') != std::string::npos);
-    case YAML::NodeType::Sequence:
-    case YAML::NodeType::Map: {
-      if (a.size() != b.size()) return false;
-      auto ia = a.begin(), ib = b.begin();
-      for (; ia != a.end(); ++ia, ++ib) {
-        if (type(a) == YAML::NodeType::Sequence) {
-          if (!SameTree(*ia, *ib, depth + 1)) return false;
-        } else if (!SameTree(ia->first, ib->first, depth + 1) ||
-                   !SameTree(ia->second, ib->second, depth + 1)) {
-          return false;
-        }
-      }
-      return true;
-    }
-    default: return true;
-  }
-}
+using yaml::EmitBlock;
+using yaml::SameTree;
 
 absl::StatusOr<std::string> Canonical(const YAML::Node& n, size_t input_size) {
   YAML::Emitter e;
   e.SetIndent(2);
   size_t budget = 4 * input_size + 1024;
-  TWS_RETURN_IF_ERROR(Emit(n, e, &budget));
+  TWS_RETURN_IF_ERROR(EmitBlock(n, e, &budget));
   std::string out = absl::StrCat(e.c_str(), "\n");
   // The text is what every later read sees, so it must mean exactly what was
   // given; a corner of the emitter that loses something is an error here
@@ -345,11 +237,7 @@ absl::StatusOr<std::string> WithResourceVersion(const std::string& canonical_yam
     YAML::Node rv(std::to_string(revision));
     rv.SetTag("!");  // a string, as in Kubernetes
     top["metadata"]["resourceVersion"] = rv;
-    YAML::Emitter e;
-    e.SetIndent(2);
-    size_t budget = 4 * canonical_yaml.size() + 1024;
-    TWS_RETURN_IF_ERROR(Emit(top, e, &budget));
-    return absl::StrCat(e.c_str(), "\n");
+    return yaml::ToBlockYaml(top, 4 * canonical_yaml.size() + 1024);
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("stored YAML unreadable: ", e.what()));
   }

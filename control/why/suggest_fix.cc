@@ -4,7 +4,6 @@
 #include <cctype>
 #include <map>
 #include <memory>
-#include <regex>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -14,6 +13,7 @@
 #include "control/model/yaml_loader.h"
 #include "control/trace/trace.h"
 #include "control/why/trace_steps.h"
+#include "control/yaml/canonical_yaml.h"
 #include "yaml-cpp/yaml.h"
 
 namespace tierwall::ctl::why {
@@ -47,19 +47,6 @@ const char* KindName(model::PolicyKind k) {
     case model::PolicyKind::kKubernetesNetworkPolicy: return "KubernetesNetworkPolicy";
   }
   return "?";
-}
-
-// The compiler's flow-log name for a policy (control/trace/trace.h).
-std::string TraceNameOf(const model::Policy& p) {
-  const char* staged = p.staged ? "staged:" : "";
-  switch (p.kind) {
-    case model::PolicyKind::kGlobalNetworkPolicy: return absl::StrCat(p.tier, ".", staged, p.name);
-    case model::PolicyKind::kNetworkPolicy:
-      return absl::StrCat(p.namespace_, "/", p.tier, ".", staged, p.name);
-    case model::PolicyKind::kKubernetesNetworkPolicy:
-      return absl::StrCat(p.namespace_, "/", staged, "knp.default.", p.name);
-  }
-  return p.name;
 }
 
 const model::Endpoint* EndpointAt(const model::ResourceSet& rs, const IpAddr& ip) {
@@ -199,73 +186,8 @@ YAML::Node BuildRule(const Packet& packet, Direction dir, Outcome desired, const
   return rule;
 }
 
-// ---- YAML emission: block style, quoted strings that would read as
-// something else keep their quotes (as the store's canonical form).
-
-bool IsQuoted(const YAML::Node& n) { return n.Tag() == "!" || n.Tag() == "tag:yaml.org,2002:str"; }
-
-bool LooksNonString(const std::string& s) {
-  static const std::regex kNonString(
-      "|~|null|Null|NULL|y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|"
-      "on|On|ON|off|Off|OFF|"
-      "[-+]?(0x[0-9a-fA-F_]+|0o?[0-7_]+|0b[01_]+|"
-      "[0-9][0-9_]*(:[0-5]?[0-9])*(\\.[0-9_]*)?([eE][-+]?[0-9]+)?|"
-      "\\.[0-9_]+([eE][-+]?[0-9]+)?|\\.(inf|Inf|INF))|"
-      "\\.(nan|NaN|NAN)|"
-      "[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ].*)?");
-  return std::regex_match(s, kNonString);
-}
-
-void Emit(const YAML::Node& n, YAML::Emitter& e, int depth = 0) {
-  if (depth > 100) {
-    e << YAML::Null;
-    return;
-  }
-  switch (n.Type()) {
-    case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null: e << YAML::Null; break;
-    case YAML::NodeType::Scalar:
-      if (IsQuoted(n) && LooksNonString(n.Scalar())) {
-        e << YAML::DoubleQuoted << n.Scalar();
-      } else {
-        e << n.Scalar();
-      }
-      break;
-    case YAML::NodeType::Sequence:
-      if (n.size() == 0) {
-        e << YAML::Flow << YAML::BeginSeq << YAML::EndSeq;
-        break;
-      }
-      e << YAML::Block << YAML::BeginSeq;
-      for (const YAML::Node& item : n) Emit(item, e, depth + 1);
-      e << YAML::EndSeq;
-      break;
-    case YAML::NodeType::Map:
-      if (n.size() == 0) {
-        e << YAML::Flow << YAML::BeginMap << YAML::EndMap;
-        break;
-      }
-      e << YAML::Block << YAML::BeginMap;
-      for (const auto& kv : n) {
-        e << YAML::Key;
-        Emit(kv.first, e, depth + 1);
-        e << YAML::Value;
-        Emit(kv.second, e, depth + 1);
-      }
-      e << YAML::EndMap;
-      break;
-  }
-}
-
-absl::StatusOr<std::string> ToYaml(const YAML::Node& doc) {
-  YAML::Emitter e;
-  e.SetIndent(2);
-  e.SetSeqFormat(YAML::Block);
-  e.SetMapFormat(YAML::Block);
-  Emit(doc, e);
-  if (!e.good()) return absl::InternalError(absl::StrCat("cannot emit YAML: ", e.GetLastError()));
-  return absl::StrCat(e.c_str(), "\n");
-}
+// Suggestions are written as the store writes its documents.
+absl::StatusOr<std::string> ToYaml(const YAML::Node& doc) { return yaml::ToBlockYaml(doc); }
 
 absl::StatusOr<YAML::Node> LoadOneDocument(const std::string& text) {
   try {
@@ -503,7 +425,7 @@ std::optional<double> OrderBefore(const model::ResourceSet& rs, const TraceStep&
   for (const model::Policy& p : rs.policies) {
     if (p.staged || p.tier != step.tier) continue;
     if (p.order) max_order = std::max(max_order.value_or(*p.order), *p.order);
-    if (TraceNameOf(p) == step.policy) decider = &p;
+    if (compiler::TraceName(p) == step.policy) decider = &p;
   }
   if (step.rule_index < 0 || !decider || !decider->order) {
     return max_order ? *max_order + 1 : 1000.0;
@@ -702,7 +624,7 @@ absl::StatusOr<Decision> FindDecision(const model::ResourceSet& resources, const
   const TraceStep& last = d.steps.back();
   if (last.tier != kProfileTier) {
     for (const model::Policy& p : resources.policies) {
-      if (p.staged || TraceNameOf(p) != last.policy) continue;
+      if (p.staged || compiler::TraceName(p) != last.policy) continue;
       d.policy = PolicyRef{KindName(p.kind), p.namespace_, p.tier, p.name, last.policy};
       break;
     }

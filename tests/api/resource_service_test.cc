@@ -20,6 +20,7 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "tests/api/shop_fixture.h"
 
 namespace tierwall::test {
 namespace {
@@ -60,48 +61,12 @@ bindings:
     users: [kubernetes-admin]
 )";
 
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string Example(const std::string& relative) {
-  return ReadFile(std::filesystem::path(TIERWALL_SOURCE_ROOT) / "examples/hipstershop" / relative);
-}
+using shop::CompileState;
+using shop::Example;
+using shop::Ref;
 
 // Every base file plus the healthy frontend, as one multi-document text.
-std::string HealthyShop() {
-  std::vector<std::filesystem::path> files;
-  for (const auto& e : std::filesystem::directory_iterator(
-           std::filesystem::path(TIERWALL_SOURCE_ROOT) / "examples/hipstershop/base")) {
-    files.push_back(e.path());
-  }
-  std::sort(files.begin(), files.end());
-  std::string out;
-  for (const auto& f : files) out += ReadFile(f) + "\n---\n";
-  return out + Example("healthy/51-app-frontend.yaml");
-}
-
-// What the daemon will plug in: the model loader and the compiler.
-absl::Status CompileState(const std::string& yaml) {
-  ctl::model::ResourceSet set;
-  if (absl::Status s = ctl::model::ParseResources(yaml, "state", &set); !s.ok()) {
-    return absl::InvalidArgumentError(s.message());
-  }
-  auto program = ctl::compiler::Compile(set);
-  if (!program.ok()) return absl::FailedPreconditionError(program.status().message());
-  return absl::OkStatus();
-}
-
-v1::ResourceRef Ref(const std::string& kind, const std::string& ns, const std::string& name) {
-  v1::ResourceRef ref;
-  ref.set_kind(kind);
-  ref.set_namespace_(ns);
-  ref.set_name(name);
-  return ref;
-}
+std::string HealthyShop() { return shop::Shop("healthy"); }
 
 v1::ResourceRef Frontend() {
   return Ref("NetworkPolicy", "hipstershop", "app-hipstershop.frontend");
