@@ -251,7 +251,7 @@ code=$(curl_frontend 2)
 echo "\$ curl -m2 http://198.18.1.11:8080/   (from loadgenerator)  -> ${code:-000} (timed out)"
 [ "${code:-000}" = 000 ] || fail "staging must not enforce anything (got $code)"
 sleep 3  # a flow-log flush: the new denied flow's record carries the pending trace
-as alice flows --action deny --to hipstershop/frontend --since 5s --last 1
+as alice flows --action deny --to hipstershop/frontend --since 10s --last 3
 grep -q "pending: .*|app-hipstershop|hipstershop/app-hipstershop.staged:frontend|allow|0" <<<"$OUTPUT" \
   || fail "the flow log's pending policies must show the staged fix allowing"
 ok "staged: enforced deny, pending allow (live trace and flow logs)"
