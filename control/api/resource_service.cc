@@ -1,5 +1,6 @@
 #include "control/api/resource_service.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -315,6 +316,8 @@ absl::StatusOr<ResourceService::Committed> ResourceService::RunChange(
     absl::StatusOr<store::Resource> r = store_->Get(id);
     // Only a later change can make it differ; report what we wrote then.
     FillResource(r.ok() ? *r : store::Resource{id, revision, ""}, out);
+    out->set_unchanged(std::find(committed.unchanged.begin(), committed.unchanged.end(), id) !=
+                       committed.unchanged.end());
   }
   return committed;
 }
@@ -328,14 +331,15 @@ absl::StatusOr<ResourceService::Committed> ResourceService::CommitChecked(
     std::lock_guard<std::mutex> lock(write_mu_);
     // The store's own checks first: their codes (ALREADY_EXISTS, ABORTED, ...)
     // say more than a compile error about the same batch would.
-    TWAPI_ASSIGN_OR_RETURN(out.revision, store_->DryRun(change));
+    TWAPI_ASSIGN_OR_RETURN(out.revision, store_->DryRun(change, &out.unchanged));
+    if (out.unchanged.size() == change.mutations.size()) return out;  // nothing to do
     if (validate_) {
       TWAPI_ASSIGN_OR_RETURN(std::string state, ProspectiveState(change, ids));
       TWAPI_RETURN_IF_ERROR(validate_(state));
     }
     if (dry_run) return out;
     TWAPI_RETURN_IF_ERROR(CheckCallAlive(context));
-    TWAPI_ASSIGN_OR_RETURN(out.revision, store_->Commit(change));
+    TWAPI_ASSIGN_OR_RETURN(out.revision, store_->Commit(change, &out.unchanged));
   }
   if (on_commit_) out.generation = on_commit_(out.revision, call_started);
   return out;
@@ -584,6 +588,7 @@ grpc::Status ResourceService::Rollback(grpc::ServerContext* context,
     return ToGrpcStatus(s);
   }
   int64_t revision = 0;
+  bool unchanged = false;
   {
     std::lock_guard<std::mutex> lock(write_mu_);
     if (validate_) {
@@ -594,14 +599,20 @@ grpc::Status ResourceService::Rollback(grpc::ServerContext* context,
       if (absl::Status s = validate_(*state); !s.ok()) return ToGrpcStatus(s);
     }
     if (absl::Status s = CheckCallAlive(context); !s.ok()) return ToGrpcStatus(s);
+    absl::StatusOr<int64_t> before = store_->CurrentRevision();
+    if (!before.ok()) return ToGrpcStatus(before.status());
     absl::StatusOr<int64_t> r = store_->Rollback(*id, request->revision(), who->user);
     if (!r.ok()) return ToGrpcStatus(r.status());
     revision = *r;
+    unchanged = revision == *before;  // it already reads as it did then
   }
-  if (on_commit_) response->set_program_generation(on_commit_(revision, started));
+  if (on_commit_ && !unchanged) {
+    response->set_program_generation(on_commit_(revision, started));
+  }
   response->set_revision(revision);
   absl::StatusOr<store::Resource> now = store_->Get(*id);
   if (now.ok()) FillResource(*now, response->mutable_resource());
+  response->mutable_resource()->set_unchanged(unchanged);
   return grpc::Status::OK;
 }
 

@@ -27,6 +27,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "control/api/call_identity.h"
@@ -91,6 +92,7 @@ class ResourceService final : public tierwall::v1::ResourceService::Service {
   struct Committed {
     int64_t revision = 0;
     uint64_t generation = 0;
+    std::vector<store::Identity> unchanged;  // wrote what was stored
   };
   absl::StatusOr<Committed> RunChange(
       grpc::ServerContext* context, auth::Operation op, store::Verb verb, const std::string& yaml,

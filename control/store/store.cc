@@ -402,17 +402,19 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir, Optio
   return store;
 }
 
-absl::StatusOr<int64_t> Store::Commit(const Change& change) {
+absl::StatusOr<int64_t> Store::Commit(const Change& change, std::vector<Identity>* unchanged) {
   std::lock_guard<std::mutex> lock(mu_);
-  return CommitLocked(change, /*dry_run=*/false);
+  return CommitLocked(change, /*dry_run=*/false, unchanged);
 }
 
-absl::StatusOr<int64_t> Store::DryRun(const Change& change) {
+absl::StatusOr<int64_t> Store::DryRun(const Change& change, std::vector<Identity>* unchanged) {
   std::lock_guard<std::mutex> lock(mu_);
-  return CommitLocked(change, /*dry_run=*/true);
+  return CommitLocked(change, /*dry_run=*/true, unchanged);
 }
 
-absl::StatusOr<int64_t> Store::CommitLocked(const Change& change, bool dry_run) {
+absl::StatusOr<int64_t> Store::CommitLocked(const Change& change, bool dry_run,
+                                            std::vector<Identity>* unchanged) {
+  if (unchanged) unchanged->clear();
   if (change.mutations.empty()) return absl::InvalidArgumentError("empty change: no documents");
   if (change.user.empty()) return absl::InvalidArgumentError("change without a user");
 
@@ -484,6 +486,7 @@ absl::StatusOr<int64_t> Store::CommitLocked(const Change& change, bool dry_run) 
     }
   }
 
+  size_t written = 0;
   for (size_t i = 0; i < plan.size(); ++i) {
     const Planned& p = plan[i];
     std::string where = absl::StrCat("doc ", i + 1, ": ", p.id.ToString());
@@ -518,6 +521,14 @@ absl::StatusOr<int64_t> Store::CommitLocked(const Change& change, bool dry_run) 
                                                resource_revision));
       }
     }
+
+    // Writing what is already there changes nothing: no version, no audit
+    // record (kubectl's "unchanged"). The checks above still apply.
+    if (live && p.yaml && before == *p.yaml) {
+      if (unchanged) unchanged->push_back(p.id);
+      continue;
+    }
+    ++written;
 
     int64_t rid = resource_id;
     if (exists) {
@@ -566,6 +577,7 @@ absl::StatusOr<int64_t> Store::CommitLocked(const Change& change, bool dry_run) 
     prev_hash = rec.hash;
   }
 
+  if (written == 0) return *current;  // nothing to change: no new revision
   Stmt bump(db_, "UPDATE meta SET value = ?1 WHERE key = 'revision'");
   bump.Bind(1, revision);
   TWS_RETURN_IF_ERROR(bump.Run());
@@ -591,7 +603,7 @@ absl::StatusOr<int64_t> Store::Rollback(const Identity& id, int64_t revision,
         absl::StrCat(id.ToString(), " did not exist at revision ", revision));
   }
   Change change{user, {Mutation{Verb::kRollback, *yaml, id, std::nullopt}}};
-  return CommitLocked(change, /*dry_run=*/false);
+  return CommitLocked(change, /*dry_run=*/false, nullptr);
 }
 
 absl::StatusOr<int64_t> Store::CurrentRevision() {

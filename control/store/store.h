@@ -192,10 +192,14 @@ class Store {
   // INVALID_ARGUMENT "doc <i>: ..." (i from 1, the mutation's position) for a bad
   // document, a duplicate identity in the batch or an empty batch;
   // ALREADY_EXISTS, NOT_FOUND, ABORTED as described on Verb and above.
-  absl::StatusOr<int64_t> Commit(const Change& change);
+  // A mutation that would write exactly what is stored (same canonical YAML)
+  // writes nothing and is listed in `unchanged`; when every mutation is such,
+  // there is no new revision and the current one is returned.
+  absl::StatusOr<int64_t> Commit(const Change& change, std::vector<Identity>* unchanged = nullptr);
   // Everything Commit checks (including Options::validate), then rolls back;
-  // returns the revision the batch would get.
-  absl::StatusOr<int64_t> DryRun(const Change& change);
+  // returns the revision the batch would get (the current one if it would
+  // change nothing).
+  absl::StatusOr<int64_t> DryRun(const Change& change, std::vector<Identity>* unchanged = nullptr);
 
   // Re-applies the version of `id` as of `revision` as a new revision (verb
   // rollback). NOT_FOUND if the resource did not exist at that revision.
@@ -231,7 +235,8 @@ class Store {
 
  private:
   Store(sqlite3* db, int lock_fd, Options options);
-  absl::StatusOr<int64_t> CommitLocked(const Change& change, bool dry_run);
+  absl::StatusOr<int64_t> CommitLocked(const Change& change, bool dry_run,
+                                       std::vector<Identity>* unchanged);
   absl::StatusOr<std::string> VersionAtLocked(const Identity& id, int64_t revision, bool* exists);
 
   std::mutex mu_;

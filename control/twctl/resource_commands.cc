@@ -71,9 +71,14 @@ void RegisterWrite(CLI::App& app, const char* name, const char* help, Call call,
       *exit_code = Fail(name, s);
       return;
     }
-    for (const auto& r : resp.resources())
-      std::cout << Qualified(r) << " " << verb << " (revision " << resp.revision()
-                << Generation(resp.program_generation()) << ")\n";
+    for (const auto& r : resp.resources()) {
+      if (r.unchanged()) {
+        std::cout << Qualified(r) << " unchanged (revision " << r.revision() << ")\n";
+      } else {
+        std::cout << Qualified(r) << " " << verb << " (revision " << resp.revision()
+                  << Generation(resp.program_generation()) << ")\n";
+      }
+    }
   });
 }
 
@@ -292,6 +297,11 @@ void RegisterRollback(CLI::App& app, int* exit_code) {
       *exit_code = Fail("rollback", s);
       return;
     }
+    if (resp.resource().unchanged()) {
+      std::cout << Qualified(resp.resource()) << " unchanged: it already reads as at revision "
+                << *revision << "\n";
+      return;
+    }
     std::cout << Qualified(resp.resource()) << " rolled back to revision " << *revision
               << " (revision " << resp.revision() << Generation(resp.program_generation()) << ")\n";
   });
@@ -318,8 +328,9 @@ void RegisterStage(CLI::App& app, int* exit_code) {
       *exit_code = Fail("stage", s);
       return;
     }
-    std::cout << Qualified(resp.resource()) << " staged (revision " << resp.revision()
-              << Generation(resp.program_generation()) << ")\n";
+    std::cout << Qualified(resp.resource())
+              << (resp.resource().unchanged() ? " unchanged" : " staged") << " (revision "
+              << resp.revision() << Generation(resp.program_generation()) << ")\n";
   });
 }
 

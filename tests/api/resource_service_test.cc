@@ -701,5 +701,40 @@ TEST_F(ResourceServiceTest, ListFiltersByTierAndLabelSelector) {
   EXPECT_THAT(s.error_message(), HasSubstr("label_selector:"));
 }
 
+// Applying what is stored changes nothing: the same revision, every resource
+// marked unchanged, no publication; a batch with one real change publishes
+// once and marks only the others.
+TEST_F(ResourceServiceTest, ApplyingWhatIsStoredIsUnchanged) {
+  ApplyShop();
+  v1::ApplyResponse response;
+  grpc::Status s = Apply(kAdmin, HealthyShop(), &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(response.revision(), 1);
+  EXPECT_EQ(response.program_generation(), 0u);
+  for (const v1::Resource& r : response.resources()) EXPECT_TRUE(r.unchanged()) << r.name();
+  EXPECT_EQ(Commits(), std::vector<int64_t>{1});
+
+  s = Apply(kAdmin,
+            Example("broken/51-app-frontend.yaml") + "\n---\n" + Example("base/20-tiers.yaml"),
+            &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(response.revision(), 2);
+  int changed = 0;
+  for (const v1::Resource& r : response.resources()) changed += r.unchanged() ? 0 : 1;
+  EXPECT_EQ(changed, 1);
+  EXPECT_EQ(Commits(), (std::vector<int64_t>{1, 2}));
+
+  // Rolling back to what it reads as now is no change either.
+  v1::RollbackRequest rollback;
+  *rollback.mutable_ref() = Frontend();
+  rollback.set_revision(2);
+  v1::RollbackResponse rolled;
+  s = stub_->Rollback(As(kAdmin).get(), rollback, &rolled);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(rolled.resource().unchanged());
+  EXPECT_EQ(rolled.revision(), 2);
+  EXPECT_EQ(Commits(), (std::vector<int64_t>{1, 2}));
+}
+
 }  // namespace
 }  // namespace tierwall::test

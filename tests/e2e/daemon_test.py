@@ -358,8 +358,13 @@ def tls_and_metrics():
           "a CA that did not sign the server certificate: UNAVAILABLE", out(r))
     r = tw("get", "tier", *server, "--ca", p("ca.pem"), "--token", "not-a-token")
     check(r.returncode != 0 and "UNAUTHENTICATED" in r.stderr, "a wrong token over TLS: UNAUTHENTICATED", out(r))
-    r = tw("apply", "-f", os.path.join(examples, "base", "30-security.yaml"), *server, "--ca", p("ca.pem"),
-           "--token", ADMIN_TOKEN)
+    # Applying the file as stored would be "unchanged": the admin edits it.
+    with open(os.path.join(examples, "base", "30-security.yaml")) as f:
+        edited = f.read().replace("  name: security.block-threat-feed\n",
+                                  "  name: security.block-threat-feed\n  labels: {reviewed: \"yes\"}\n", 1)
+    with open(p("security-edited.yaml"), "w") as f:
+        f.write(edited)
+    r = tw("apply", "-f", p("security-edited.yaml"), *server, "--ca", p("ca.pem"), "--token", ADMIN_TOKEN)
     check(r.returncode == 0 and "applied (revision 2" in r.stdout,
           "the admin's token over TLS may apply to tier security", out(r))
     r = tw("history", "gnp", "security.block-threat-feed", *server, "--ca", p("ca.pem"), "--token", ADMIN_TOKEN)

@@ -228,6 +228,45 @@ TEST(StoreTest, BadThirdDocumentLeavesNothing) {
   EXPECT_EQ(store->Audit()->size(), 2u);
 }
 
+// Writing what is stored is no change: no revision, no version, no audit
+// record, and the caller learns which documents were unchanged.
+TEST(StoreTest, UnchangedDocumentsWriteNothing) {
+  TempDir dir;
+  auto store = MustOpen(dir.path());
+  ASSERT_NE(store, nullptr);
+  ASSERT_EQ(*store->Commit(One(Verb::kApply, FrontendPolicy(true))), 1);
+  ASSERT_EQ(*store->Commit(One(Verb::kApply, NetSet("other"))), 2);
+  const size_t audit_before = store->Audit()->size();
+
+  std::vector<ctl::store::Identity> unchanged;
+  EXPECT_EQ(*store->Commit(One(Verb::kApply, FrontendPolicy(true)), &unchanged), 2);
+  ASSERT_EQ(unchanged.size(), 1u);
+  EXPECT_EQ(unchanged[0], kFrontend);
+  EXPECT_EQ(*store->CurrentRevision(), 2);
+  EXPECT_EQ(store->Audit()->size(), audit_before);
+  EXPECT_EQ(store->History(kFrontend)->size(), 1u);
+
+  // A batch with one change and one no-op: one revision, one version.
+  Change mixed{"bob",
+               {Mutation{Verb::kApply, FrontendPolicy(false), std::nullopt, std::nullopt},
+                Mutation{Verb::kApply, NetSet("other"), std::nullopt, std::nullopt}}};
+  EXPECT_EQ(*store->DryRun(mixed, &unchanged), 3);
+  EXPECT_EQ(unchanged.size(), 1u);
+  EXPECT_EQ(*store->Commit(mixed, &unchanged), 3);
+  ASSERT_EQ(unchanged.size(), 1u);
+  EXPECT_EQ(unchanged[0], NetSetId("other"));
+  EXPECT_EQ(store->History(kFrontend)->size(), 2u);
+  EXPECT_EQ(store->History(NetSetId("other"))->size(), 1u);
+  EXPECT_EQ(store->Audit()->size(), audit_before + 1);
+  EXPECT_TRUE(store->VerifyAudit().ok());
+
+  // The checks still apply to a no-op: a stale resourceVersion is ABORTED.
+  Mutation stale{Verb::kApply, FrontendPolicy(false), std::nullopt, 1};
+  EXPECT_EQ(store->Commit(Change{"bob", {stale}}).status().code(), absl::StatusCode::kAborted);
+  // Rolling back to what is there is no change either.
+  EXPECT_EQ(*store->Rollback(kFrontend, 3, "bob"), 3);
+}
+
 TEST(StoreTest, StaleResourceVersionAborts) {
   TempDir dir;
   auto store = MustOpen(dir.path());
@@ -240,7 +279,11 @@ TEST(StoreTest, StaleResourceVersionAborts) {
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(got->revision, 1);
   EXPECT_THAT(got->yaml, HasSubstr("resourceVersion: \"1\""));
-  EXPECT_EQ(*store->Commit(One(Verb::kReplace, got->yaml)), 3);
+  // The same text back is no change (no revision); an edit of it is.
+  EXPECT_EQ(*store->Commit(One(Verb::kReplace, got->yaml)), 2);
+  std::string edited = absl::StrReplaceAll(got->yaml, {{"8080", "8081"}});
+  ASSERT_NE(edited, got->yaml);
+  EXPECT_EQ(*store->Commit(One(Verb::kReplace, edited)), 3);
   // The same text again is stale now; the whole batch fails.
   Change stale{"bob",
                {Mutation{Verb::kApply, NetSet("new"), std::nullopt, std::nullopt},
