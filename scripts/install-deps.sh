@@ -16,7 +16,7 @@ PACKAGES=(
   graphviz
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  python3-scapy python3-yaml python3-grpcio iproute2 ethtool curl
+  python3-scapy python3-yaml python3-grpcio iproute2 procps ethtool curl openssl
 )
 
 missing=()
