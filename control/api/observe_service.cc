@@ -28,13 +28,6 @@ using dp::classify::IpAddr;
 
 int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
 
-v1::Action ActionOf(const std::string& word) {
-  if (word == "allow") return v1::ACTION_ALLOW;
-  if (word == "deny") return v1::ACTION_DENY;
-  if (word == "pass") return v1::ACTION_PASS;
-  return v1::ACTION_UNSPECIFIED;
-}
-
 // "hipstershop/app-hipstershop.frontend" -> ("hipstershop",
 // "app-hipstershop.frontend"); staged trace names carry "staged:" before the
 // name, which the staged flag says already.

@@ -6,14 +6,25 @@
 
 namespace tierwall::ctl::api {
 
-namespace {
-
 v1::Action ActionOf(std::string_view word) {
   if (word == "allow") return v1::ACTION_ALLOW;
   if (word == "deny") return v1::ACTION_DENY;
   if (word == "pass") return v1::ACTION_PASS;
+  if (word == "log") return v1::ACTION_LOG;
   return v1::ACTION_UNSPECIFIED;
 }
+
+std::string WordOf(v1::Action action) {
+  switch (action) {
+    case v1::ACTION_ALLOW: return "allow";
+    case v1::ACTION_DENY: return "deny";
+    case v1::ACTION_PASS: return "pass";
+    case v1::ACTION_LOG: return "log";
+    default: return "";
+  }
+}
+
+namespace {
 
 // "<index>|<tier>|<name>|<action>|<rule>" -> PolicyHit. The name never holds
 // '|' (Kubernetes names cannot), so splitting is exact.
@@ -57,15 +68,6 @@ v1::TraceResponse ToProto(const trace::TraceReport& report, uint64_t generation)
 }
 
 namespace {
-
-std::string WordOf(v1::Action a) {
-  switch (a) {
-    case v1::ACTION_ALLOW: return "allow";
-    case v1::ACTION_DENY: return "deny";
-    case v1::ACTION_PASS: return "pass";
-    default: return "";
-  }
-}
 
 trace::DirectionReport DirectionFrom(const v1::DirectionTrace& d) {
   trace::DirectionReport out;

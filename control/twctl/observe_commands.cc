@@ -9,6 +9,7 @@
 #include <iostream>
 #include <map>
 
+#include "control/api/trace_proto.h"
 #include "control/flowlog/service_graph.h"
 #include "control/twctl/commands.h"
 #include "control/twctl/connection.h"
@@ -48,15 +49,6 @@ std::string Json(const google::protobuf::Message& m) {
   options.preserve_proto_field_names = true;
   (void)google::protobuf::util::MessageToJsonString(m, &out, options);
   return out;
-}
-
-std::string ActionWord(v1::Action a) {
-  switch (a) {
-    case v1::ACTION_ALLOW: return "allow";
-    case v1::ACTION_DENY: return "deny";
-    case v1::ACTION_PASS: return "pass";
-    default: return "log";
-  }
 }
 
 std::string Time(int64_t t) {
@@ -103,7 +95,7 @@ void PrintCounters(const CountersArgs& a, const v1::CountersResponse& r) {
                           (c.staged() ? " (staged)" : ""),
                       c.direction() == v1::DIRECTION_INGRESS ? "ingress" : "egress",
                       c.rule_index() < 0 ? "end of tier" : std::to_string(c.rule_index()),
-                      ActionWord(c.action()), std::to_string(c.packets()),
+                      api::WordOf(c.action()), std::to_string(c.packets()),
                       std::to_string(c.bytes())});
     }
     PrintTable(rows);
@@ -453,8 +445,8 @@ void PrintWhy(const v1::WhyResponse& r) {
             << p.destination_ip() << "):" << p.destination_port() << " proto " << p.protocol()
             << "  [program generation " << r.trace().generation() << "]\n\n";
   auto direction = [](const char* name, const v1::DirectionTrace& d) {
-    std::cout << "  " << name << ": " << ActionWord(d.verdict()) << " (pending "
-              << ActionWord(d.pending_verdict()) << ")\n";
+    std::cout << "  " << name << ": " << api::WordOf(d.verdict()) << " (pending "
+              << api::WordOf(d.pending_verdict()) << ")\n";
     for (const auto& h : d.enforced_hits())
       std::cout << "    enforced " << h.flow_log_string() << "\n";
     for (const auto& h : d.pending_hits())
@@ -470,7 +462,7 @@ void PrintWhy(const v1::WhyResponse& r) {
   for (const auto& c : r.counters())
     std::cout << "  counter " << c.tier() << "/" << c.policy() << " "
               << (c.rule_index() < 0 ? "end of tier" : "rule " + std::to_string(c.rule_index()))
-              << " " << ActionWord(c.action()) << ": " << c.packets() << " packets\n";
+              << " " << api::WordOf(c.action()) << ": " << c.packets() << " packets\n";
   for (const auto& f : r.recent_flows()) {
     std::cout << "  flow ";
     PrintFlow(f, "table");
