@@ -595,13 +595,8 @@ absl::StatusOr<int64_t> Store::CommitLocked(const Change& change, bool dry_run,
 absl::StatusOr<int64_t> Store::Rollback(const Identity& id, int64_t revision,
                                         const std::string& user) {
   std::lock_guard<std::mutex> lock(mu_);
-  bool exists = false;
-  absl::StatusOr<std::string> yaml = VersionAtLocked(id, revision, &exists);
+  absl::StatusOr<std::string> yaml = ExistingVersionLocked(id, revision);
   if (!yaml.ok()) return yaml.status();
-  if (!exists) {
-    return absl::NotFoundError(
-        absl::StrCat(id.ToString(), " did not exist at revision ", revision));
-  }
   Change change{user, {Mutation{Verb::kRollback, *yaml, id, std::nullopt}}};
   return CommitLocked(change, /*dry_run=*/false, nullptr);
 }
@@ -702,6 +697,10 @@ absl::StatusOr<std::string> Store::VersionAtLocked(const Identity& id, int64_t r
 
 absl::StatusOr<std::string> Store::VersionAt(const Identity& id, int64_t revision) {
   std::lock_guard<std::mutex> lock(mu_);
+  return ExistingVersionLocked(id, revision);
+}
+
+absl::StatusOr<std::string> Store::ExistingVersionLocked(const Identity& id, int64_t revision) {
   bool exists = false;
   absl::StatusOr<std::string> yaml = VersionAtLocked(id, revision, &exists);
   if (!yaml.ok()) return yaml.status();

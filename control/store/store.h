@@ -238,6 +238,8 @@ class Store {
   absl::StatusOr<int64_t> CommitLocked(const Change& change, bool dry_run,
                                        std::vector<Identity>* unchanged);
   absl::StatusOr<std::string> VersionAtLocked(const Identity& id, int64_t revision, bool* exists);
+  // VersionAtLocked, NOT_FOUND when it did not exist then.
+  absl::StatusOr<std::string> ExistingVersionLocked(const Identity& id, int64_t revision);
 
   std::mutex mu_;
   sqlite3* db_;
