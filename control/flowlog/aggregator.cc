@@ -35,13 +35,20 @@ void IntersectLabels(std::map<std::string, std::string>* into,
   }
 }
 
-// Policy strings for one reporter: hits on its side, "log" hits left out,
-// indexed from 0 in evaluation order.
+// A reporter lists the hits on its side; "log" hits are left out.
+bool Listed(const PolicyHit& hit, bool ingress) {
+  return hit.ingress == ingress && hit.action != "log";
+}
+
+void AppendPolicyString(std::string* out, size_t index, const PolicyHit& hit) {
+  absl::StrAppend(out, index, "|", hit.tier, "|", hit.name, "|", hit.action, "|", hit.rule_index);
+}
+
+// Policy strings for one reporter, indexed from 0 in evaluation order.
 std::vector<std::string> PolicyStrings(const std::vector<PolicyHit>& hits, bool ingress) {
   std::vector<std::string> out;
   for (const PolicyHit& hit : hits) {
-    if (hit.ingress != ingress || hit.action == "log") continue;
-    out.push_back(PolicyString(out.size(), hit));
+    if (Listed(hit, ingress)) out.push_back(PolicyString(out.size(), hit));
   }
   return out;
 }
@@ -66,36 +73,54 @@ void AppendField(std::string* key, std::string_view field) {
   key->push_back('\x1f');  // cannot appear in names, IPs or policy strings
 }
 
-// The key text that identifies a reporter's record at the level its action
-// selects: built straight from the observation (no FlowRecord, no label map
-// copies), because most observations land on a record that already exists.
+// What a reporter's record keeps of an observation: its action, and by the
+// aggregation level that action selects, whether source and destination are
+// merged to their aggregated names. KeyText and Identity both follow it, so a
+// key always names exactly the fields its record holds.
+struct Shape {
+  bool ingress;
+  std::string action;
+  bool source_merged;  // level >= 2: source_ip and source_name are "-"
+  bool dest_merged;    // level >= 3: dest_ip and dest_name are "-"
+};
+
+Shape ShapeOf(const FlowObservation& obs, int reporter, const AggregatorConfig& config) {
+  Shape shape;
+  shape.ingress = reporter == kDst;
+  shape.action = ReporterAction(obs.enforced, shape.ingress);
+  const int level = shape.action == "allow" ? config.level_allowed : config.level_denied;
+  shape.source_merged = level >= 2;
+  shape.dest_merged = level >= 3;
+  return shape;
+}
+
+// The key text that identifies a reporter's record: built straight from the
+// observation (no FlowRecord, no label map copies), because most observations
+// land on a record that already exists.
 std::string KeyText(const FlowObservation& obs, const EndpointInfo& src, const EndpointInfo& dst,
-                    int reporter, const AggregatorConfig& config) {
-  const bool ingress = reporter == kDst;
-  const std::string action = ReporterAction(obs.enforced, ingress);
-  const int level = action == "allow" ? config.level_allowed : config.level_denied;
+                    const Shape& shape) {
   std::string key;
   key.reserve(256);
-  AppendField(&key, ingress ? "dst" : "src");
-  AppendField(&key, action);
+  AppendField(&key, shape.ingress ? "dst" : "src");
+  AppendField(&key, shape.action);
   AppendField(&key, ProtoName(obs.proto));
   AppendField(&key, src.type);
   AppendField(&key, src.namespace_);
   AppendField(&key, src.name_aggr);
-  AppendField(&key, level < 2 ? obs.src.ToString() : "-");
-  AppendField(&key, level < 2 ? src.name : "-");
+  AppendField(&key, shape.source_merged ? "-" : obs.src.ToString());
+  AppendField(&key, shape.source_merged ? "-" : src.name);
   AppendField(&key, dst.type);
   AppendField(&key, dst.namespace_);
   AppendField(&key, dst.name_aggr);
-  AppendField(&key, level < 3 ? obs.dst.ToString() : "-");
-  AppendField(&key, level < 3 ? dst.name : "-");
+  AppendField(&key, shape.dest_merged ? "-" : obs.dst.ToString());
+  AppendField(&key, shape.dest_merged ? "-" : dst.name);
   absl::StrAppend(&key, obs.dst_port, "\x1f");
   auto policies = [&](const std::vector<PolicyHit>& hits) {
     size_t index = 0;
     for (const PolicyHit& hit : hits) {
-      if (hit.ingress != ingress || hit.action == "log") continue;
-      absl::StrAppend(&key, index++, "|", hit.tier, "|", hit.name, "|", hit.action, "|",
-                      hit.rule_index, "\x1f");
+      if (!Listed(hit, shape.ingress)) continue;
+      AppendPolicyString(&key, index++, hit);
+      key.push_back('\x1f');
     }
   };
   policies(obs.enforced);
@@ -106,22 +131,20 @@ std::string KeyText(const FlowObservation& obs, const EndpointInfo& src, const E
 
 // The record's identity (what KeyText keys), built only for a new key.
 FlowRecord Identity(const FlowObservation& obs, const EndpointInfo& src, const EndpointInfo& dst,
-                    int reporter, const AggregatorConfig& config) {
-  const bool ingress = reporter == kDst;
+                    const Shape& shape) {
   FlowRecord r;
-  r.reporter = ingress ? "dst" : "src";
-  r.action = ReporterAction(obs.enforced, ingress);
-  r.enforced_policies = PolicyStrings(obs.enforced, ingress);
-  r.pending_policies = PolicyStrings(obs.pending, ingress);
+  r.reporter = shape.ingress ? "dst" : "src";
+  r.action = shape.action;
+  r.enforced_policies = PolicyStrings(obs.enforced, shape.ingress);
+  r.pending_policies = PolicyStrings(obs.pending, shape.ingress);
   r.proto = ProtoName(obs.proto);
   r.dest_port = obs.dst_port;
-  const int level = r.action == "allow" ? config.level_allowed : config.level_denied;
 
   r.source_type = src.type;
   r.source_namespace = src.namespace_;
   r.source_name_aggr = src.name_aggr;
   r.source_labels = src.labels;
-  if (level < 2) {
+  if (!shape.source_merged) {
     r.source_ip = obs.src.ToString();
     r.source_name = src.name;
   }
@@ -129,7 +152,7 @@ FlowRecord Identity(const FlowObservation& obs, const EndpointInfo& src, const E
   r.dest_namespace = dst.namespace_;
   r.dest_name_aggr = dst.name_aggr;
   r.dest_labels = dst.labels;
-  if (level < 3) {
+  if (!shape.dest_merged) {
     r.dest_ip = obs.dst.ToString();
     r.dest_name = dst.name;
   }
@@ -139,7 +162,9 @@ FlowRecord Identity(const FlowObservation& obs, const EndpointInfo& src, const E
 }  // namespace
 
 std::string PolicyString(size_t index, const PolicyHit& hit) {
-  return absl::StrCat(index, "|", hit.tier, "|", hit.name, "|", hit.action, "|", hit.rule_index);
+  std::string out;
+  AppendPolicyString(&out, index, hit);
+  return out;
 }
 
 size_t Aggregator::FlowIdHash::operator()(const FlowId& id) const {
@@ -197,7 +222,8 @@ void Aggregator::Add(const FlowObservation& obs, const EndpointDirectory& direct
   FlowRecord* records[2] = {nullptr, nullptr};
   for (int r : {kSrc, kDst}) {
     if (!reports[r]) continue;
-    std::string text = KeyText(obs, src, dst, r, config_);
+    const Shape shape = ShapeOf(obs, r, config_);
+    std::string text = KeyText(obs, src, dst, shape);
     auto it = interned_.find(text);
     if (it != interned_.end()) {
       // Merged endpoints (levels 2 and 3) keep only the labels they share.
@@ -205,7 +231,7 @@ void Aggregator::Add(const FlowObservation& obs, const EndpointDirectory& direct
       IntersectLabels(&it->second->identity.dest_labels, dst.labels);
       keys[r] = it->second;
     } else {
-      keys[r] = Intern(Identity(obs, src, dst, r, config_), std::move(text));
+      keys[r] = Intern(Identity(obs, src, dst, shape), std::move(text));
     }
   }
 
