@@ -28,16 +28,12 @@ using dp::classify::IpAddr;
 
 int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
 
-// "hipstershop/app-hipstershop.frontend" -> ("hipstershop",
-// "app-hipstershop.frontend"); staged trace names carry "staged:" before the
-// name, which the staged flag says already.
-std::pair<std::string, std::string> SplitTraceName(std::string name) {
-  std::string ns;
-  if (size_t slash = name.find('/'); slash != std::string::npos) {
-    ns = name.substr(0, slash);
-    name = name.substr(slash + 1);
-  }
-  if (absl::StartsWith(name, "staged:")) name = name.substr(7);
+// A counter's namespace and Calico policy name: "staged:" (which Calico puts
+// before the name part: "tier.staged:name", "staged:knp.default.name") is
+// what RuleCounter.staged says already.
+std::pair<std::string, std::string> CounterName(const std::string& trace_name) {
+  auto [ns, name] = SplitTraceName(trace_name);
+  if (size_t at = name.find("staged:"); at != std::string::npos) name.erase(at, 7);
   return {ns, name};
 }
 
@@ -229,6 +225,12 @@ absl::Status SplitService(std::string text, std::string* host, uint16_t* port, u
 
 }  // namespace
 
+std::pair<std::string, std::string> SplitTraceName(const std::string& trace_name) {
+  const size_t slash = trace_name.find('/');
+  if (slash == std::string::npos) return {"", trace_name};
+  return {trace_name.substr(0, slash), trace_name.substr(slash + 1)};
+}
+
 ObserveService::ObserveService(ObserveSources sources, const auth::Authorizer* authorizer,
                                CallAuthenticatorOptions authentication)
     : sources_(std::move(sources)), authorizer_(authorizer), authenticator_(authentication) {}
@@ -269,7 +271,7 @@ absl::Status ObserveService::Counters(const auth::Identity& who, const v1::Count
     return it->second;
   };
   for (const RuleCounterData& r : data.rules) {
-    auto [ns, name] = SplitTraceName(r.policy);
+    auto [ns, name] = CounterName(r.policy);
     if (!request.tier().empty() && r.tier != request.tier()) continue;
     if (!request.namespace_().empty() && !ns.empty() && ns != request.namespace_()) continue;
     if (!may(r.tier, ns)) continue;
@@ -486,7 +488,7 @@ grpc::Status ObserveService::Why(grpc::ServerContext* context, const v1::WhyRequ
   creq.set_since_seconds(window);
   v1::CountersResponse counters;
   if (Counters(*who, creq, &counters).ok()) {
-    auto [ns, name] = SplitTraceName(step.policy);
+    auto [ns, name] = CounterName(step.policy);
     for (const v1::RuleCounter& c : counters.rules()) {
       if (c.policy() == name && c.namespace_() == ns && c.rule_index() == step.rule_index &&
           c.direction() == (decision->direction == model::Direction::kIngress

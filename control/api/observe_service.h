@@ -40,6 +40,10 @@ struct RuleCounterData {
   uint64_t bytes = 0;
 };
 
+// "hipstershop/app-hipstershop.frontend" -> {"hipstershop",
+// "app-hipstershop.frontend"}; a global policy's trace name -> {"", name}.
+std::pair<std::string, std::string> SplitTraceName(const std::string& trace_name);
+
 struct CountersData {
   uint64_t generation = 0;
   std::vector<RuleCounterData> rules;

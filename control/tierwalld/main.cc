@@ -524,11 +524,7 @@ int Run(int argc, char** argv) {
       api::CountersData c = ReadCounters(sources);
       metrics::MetricsSnapshot m;
       for (const auto& r : c.rules) {
-        std::string ns, name = r.policy;
-        if (size_t slash = name.find('/'); slash != std::string::npos) {
-          ns = name.substr(0, slash);
-          name = name.substr(slash + 1);
-        }
+        auto [ns, name] = api::SplitTraceName(r.policy);
         m.rules.push_back({r.tier, name, ns, r.rule_index, r.action,
                            r.ingress ? "ingress" : "egress", r.staged, r.packets, r.bytes});
       }

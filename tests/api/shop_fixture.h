@@ -232,7 +232,7 @@ inline ctl::api::CountersData ShopCounters() {
            9),
       rule(5, "app-hipstershop", "hipstershop/app-hipstershop.cartservice", false, true, 0, "allow",
            30),
-      rule(6, "app-hipstershop", "hipstershop/staged:app-hipstershop.cartservice", true, true, -1,
+      rule(6, "app-hipstershop", "hipstershop/app-hipstershop.staged:cartservice", true, true, -1,
            "deny", 4),
       rule(7, "default", "kube-system/knp.default.allow-dns", false, true, 0, "allow", 2),
   };
