@@ -42,10 +42,12 @@ int64_t ParseDuration(const std::string& text) {
   return -1;
 }
 
-std::string Json(const google::protobuf::Message& m) {
+// Proto field names (source_ip, ...), as Calico's flow logs spell them;
+// `pretty`: indented, else one line (JSON lines for flows).
+std::string Json(const google::protobuf::Message& m, bool pretty = true) {
   std::string out;
   google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
+  options.add_whitespace = pretty;
   options.preserve_proto_field_names = true;
   (void)google::protobuf::util::MessageToJsonString(m, &out, options);
   return out;
@@ -222,11 +224,7 @@ std::string Side(const std::string& ns, const std::string& name, const std::stri
 
 void PrintFlow(const v1::FlowLog& f, const std::string& output) {
   if (output == "json") {
-    std::string out;
-    google::protobuf::util::JsonPrintOptions options;
-    options.preserve_proto_field_names = true;
-    (void)google::protobuf::util::MessageToJsonString(f, &out, options);
-    std::cout << out << "\n";
+    std::cout << Json(f, /*pretty=*/false) << "\n";
     return;
   }
   std::cout << Time(f.end_time()) << "  "
