@@ -61,8 +61,32 @@
 //
 // Limits of tamper evidence: the hash chain shows any edit, insertion or
 // deletion inside the audit log, but not a cut of its tail or a rewrite of the
-// whole chain by someone with write access to the file; keeping the latest
-// hash elsewhere (twctl prints it) closes that.
+// whole chain by someone with write access to the file; the chain head file
+// (below) and the latest hash twctl prints close that.
+//
+// Start-up integrity (Open). The database is only trusted to run if:
+//   - `PRAGMA integrity_check` passes (quick_check does not compare indexes
+//     with their tables, and a lookup through a damaged index would silently
+//     miss rows; the store is small, so the full check costs milliseconds);
+//   - the audit chain verifies (VerifyAudit);
+//   - every resource row and every versions row is what the audit chain's
+//     records for it say (a row edited with sqlite3 would otherwise change
+//     the enforced policy while `audit verify` says OK);
+//   - the chain head file `<dir>/HEAD` ("<revision> <hash>", written
+//     atomically and fsynced after every commit, outside the database) names
+//     the database's last revision and hash. A database behind it lost
+//     acknowledged revisions (a deleted or damaged WAL after a crash, an old
+//     copy restored): SQLite drops WAL frames that fail their checksums
+//     without an error, so only a record kept elsewhere notices. One commit
+//     ahead of it is the crash between the commit and the head write, and is
+//     accepted (the head is rewritten).
+// Otherwise Open fails with DATA_LOSS naming the revision, unless
+// Options::recover: then the resources and versions tables are rebuilt from
+// the audit chain (when its hashes link up, even with records cut off the
+// end; a broken chain leaves them as they are, `audit verify` keeps naming
+// the bad record and every start needs the option again), one audit record
+// (verb "recover", kind "Store", name "tierwall.db", after = what was found)
+// is committed as a new revision, and the head file names it.
 //
 // Thread-safe: one connection behind a mutex.
 #pragma once
@@ -177,6 +201,10 @@ struct Options {
   size_t max_document_bytes = 1 << 20;
   // Clock for audit times (tests); not set: the system clock.
   std::function<int64_t()> now_unix_millis;
+  // Start despite failed integrity checks, repairing and auditing as
+  // described above (tierwalld --recover-store); the record names this user.
+  bool recover = false;
+  std::string recover_user = "system:admin";
 };
 
 class Store {
@@ -233,8 +261,22 @@ class Store {
   // Recomputes the hash chain: OK, or DATA_LOSS naming the first bad seq.
   absl::Status VerifyAudit();
 
+  // What Open's recovery found ("" when the store opened clean).
+  const std::string& recovered() const { return recovered_; }
+
  private:
-  Store(sqlite3* db, int lock_fd, Options options);
+  Store(sqlite3* db, int lock_fd, std::string dir, Options options);
+  // The hash chain; with `check_counter`, also that the last record is the
+  // revision counter's (a cut tail).
+  absl::Status VerifyAuditLocked(bool check_counter);
+  // The start-up checks (above); DATA_LOSS naming the revision.
+  absl::Status CheckIntegrityLocked();
+  absl::Status CheckRowsAgainstAuditLocked();
+  absl::Status CheckHeadLocked();
+  // Rebuilds from the chain, audits the recovery of `problem`, rewrites HEAD.
+  absl::Status RecoverLocked(const std::string& problem);
+  // Writes `<dir>/HEAD` for the database's last audit record, atomically.
+  absl::Status WriteHeadLocked();
   absl::StatusOr<int64_t> CommitLocked(const Change& change, bool dry_run,
                                        std::vector<Identity>* unchanged);
   absl::StatusOr<std::string> VersionAtLocked(const Identity& id, int64_t revision, bool* exists);
@@ -244,7 +286,9 @@ class Store {
   std::mutex mu_;
   sqlite3* db_;
   int lock_fd_;
+  std::string dir_;
   Options options_;
+  std::string recovered_;
 };
 
 }  // namespace tierwall::ctl::store
