@@ -340,9 +340,21 @@ absl::StatusOr<ResourceService::Committed> ResourceService::CommitChecked(
     if (dry_run) return out;
     TWAPI_RETURN_IF_ERROR(CheckCallAlive(context));
     TWAPI_ASSIGN_OR_RETURN(out.revision, store_->Commit(change, &out.unchanged));
+    TWAPI_ASSIGN_OR_RETURN(out.generation, Publish(out.revision, call_started));
   }
-  if (on_commit_) out.generation = on_commit_(out.revision, call_started);
   return out;
+}
+
+absl::StatusOr<uint64_t> ResourceService::Publish(
+    int64_t revision, std::chrono::steady_clock::time_point call_started) {
+  if (!on_commit_) return 0;
+  absl::StatusOr<uint64_t> generation = on_commit_(revision, call_started);
+  if (generation.ok()) return generation;
+  // Never OK for a revision the workers do not run: the caller learns that it
+  // is stored (history shows it) and that the running program is older.
+  return absl::Status(generation.status().code(),
+                      absl::StrCat("revision ", revision,
+                                   " is stored but not enforced: ", generation.status().message()));
 }
 
 grpc::Status ResourceService::Apply(grpc::ServerContext* context, const v1::ApplyRequest* request,
@@ -605,9 +617,11 @@ grpc::Status ResourceService::Rollback(grpc::ServerContext* context,
     if (!r.ok()) return ToGrpcStatus(r.status());
     revision = *r;
     unchanged = revision == *before;  // it already reads as it did then
-  }
-  if (on_commit_ && !unchanged) {
-    response->set_program_generation(on_commit_(revision, started));
+    if (!unchanged) {
+      absl::StatusOr<uint64_t> generation = Publish(revision, started);
+      if (!generation.ok()) return ToGrpcStatus(generation.status());
+      response->set_program_generation(*generation);
+    }
   }
   response->set_revision(revision);
   absl::StatusOr<store::Resource> now = store_->Get(*id);

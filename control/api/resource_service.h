@@ -47,11 +47,14 @@ class ResourceService final : public tierwall::v1::ResourceService::Service {
   // rejects the change and is returned to the caller as is. May be empty.
   using ValidateFn = std::function<absl::Status(const std::string& yaml)>;
   // Called after every commit, with the new revision and when the RPC
-  // started (for the apply-latency metric), on the RPC's thread and outside
-  // the service's locks; returns the program generation that now enforces it
-  // (0 if none was published). May be empty.
-  using OnCommitFn =
-      std::function<uint64_t(int64_t revision, std::chrono::steady_clock::time_point call_started)>;
+  // started (for the apply-latency metric), on the RPC's thread and under the
+  // service's write lock (so the program that `validate` checked a change
+  // against is the one running when it is published); returns the program
+  // generation that now enforces it on every worker, or an error, which the
+  // RPC returns instead of OK (the revision is stored but not enforced). May
+  // be empty.
+  using OnCommitFn = std::function<absl::StatusOr<uint64_t>(
+      int64_t revision, std::chrono::steady_clock::time_point call_started)>;
 
   // `store` and `authorizer` must outlive the service.
   ResourceService(store::Store* store, const auth::Authorizer* authorizer,
@@ -115,7 +118,10 @@ class ResourceService final : public tierwall::v1::ResourceService::Service {
   CallAuthenticator authenticator_;
   ValidateFn validate_;
   OnCommitFn on_commit_;
-  std::mutex write_mu_;  // serialises validate + commit
+  std::mutex write_mu_;  // serialises validate + commit + publish
+  // `on_commit_` for `revision`, its error naming the stored revision.
+  absl::StatusOr<uint64_t> Publish(int64_t revision,
+                                   std::chrono::steady_clock::time_point call_started);
 };
 
 }  // namespace tierwall::ctl::api

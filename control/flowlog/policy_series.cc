@@ -35,6 +35,11 @@ void PolicySeries::Sample(int64_t now, const std::vector<RuleTotal>& totals) {
   }
 }
 
+void PolicySeries::Forget(uint32_t slot) {
+  std::lock_guard lock(mu_);
+  slots_.erase(slot);
+}
+
 std::vector<Bucket> PolicySeries::Query(uint32_t slot_id, int64_t since, int64_t now) const {
   std::vector<Bucket> out;
   const int64_t last = EpochOf(now);

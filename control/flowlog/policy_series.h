@@ -35,6 +35,9 @@ class PolicySeries {
   // The first call only sets the baseline (when earlier packets happened is
   // unknown); a slot first seen later started at zero since the last sample.
   void Sample(int64_t now, const std::vector<RuleTotal>& totals);
+  // Drops what `slot` recorded: it is about to count for another rule (the
+  // daemon reuses slots of deleted rules), which starts at zero.
+  void Forget(uint32_t slot);
 
   // One bucket per bucket_seconds from the bucket holding `since` to the one
   // holding `now`, oldest first, zeros included; clipped to what the ring

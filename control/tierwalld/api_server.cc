@@ -57,6 +57,9 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  // gRPC sets SO_REUSEPORT by default: a second server (another tierwalld)
+  // on the same --api-listen would share it silently instead of failing.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort("unix:" + config.socket_path, grpc::InsecureServerCredentials());
   if (!config.listen.empty()) {
     if (config.tls_cert.empty() || config.tls_key.empty()) {

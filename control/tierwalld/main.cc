@@ -37,6 +37,7 @@
 #include "control/tierwalld/api_server.h"
 #include "control/tierwalld/counter_slots.h"
 #include "control/tierwalld/observability.h"
+#include "control/tierwalld/publisher.h"
 #include "control/tierwalld/stats.h"
 #include "dataplane/engine/ports.h"
 #include "dataplane/engine/program_slot.h"
@@ -68,6 +69,7 @@ struct Options {
   uint64_t policy_update_after = 0;
   dp::engine::WorkerConfig::Timeouts timeouts;
   std::string state_dir;
+  bool recover_store = false;
   std::string api_socket;
   std::string tokens;
   std::string rbac;
@@ -75,46 +77,6 @@ struct Options {
   std::string metrics_addr;
   ObservabilityConfig observe;
 };
-
-// Flow logs name endpoints as of the program that judged them: every
-// successful build hands its resources to the observability side.
-Observability* g_observability = nullptr;
-
-absl::StatusOr<std::unique_ptr<dp::classify::Program>> CompileAndAssign(
-    const model::ResourceSet& resources, uint64_t generation, CounterSlots* slots) {
-  compiler::CompileOptions options;
-  options.generation = generation;
-  auto program = compiler::Compile(resources, options);
-  if (!program.ok()) return program.status();
-  if (auto s = slots->Assign(program->get()); !s.ok()) return s;
-  if (g_observability) g_observability->SetEndpoints(resources);
-  return program;
-}
-
-absl::StatusOr<std::unique_ptr<dp::classify::Program>> Build(const std::vector<std::string>& paths,
-                                                             uint64_t generation,
-                                                             CounterSlots* slots) {
-  model::ResourceSet resources;
-  for (const std::string& path : paths)
-    if (auto s = model::LoadResources(path, &resources); !s.ok()) return s;
-  return CompileAndAssign(resources, generation, slots);
-}
-
-absl::StatusOr<std::unique_ptr<dp::classify::Program>> BuildFromYaml(const std::string& yaml,
-                                                                     uint64_t generation,
-                                                                     CounterSlots* slots) {
-  model::ResourceSet resources;
-  if (auto s = model::ParseResources(yaml, "store", &resources); !s.ok()) return s;
-  return CompileAndAssign(resources, generation, slots);
-}
-
-// The state a change would produce must load and compile, or the change is
-// refused with the loader's or compiler's error.
-absl::Status ValidateState(const std::string& yaml) {
-  model::ResourceSet resources;
-  if (auto s = model::ParseResources(yaml, "resources", &resources); !s.ok()) return s;
-  return compiler::Compile(resources).status();
-}
 
 // The -f resources as store mutations: every document of every file, in the
 // order LoadResources reads them.
@@ -197,6 +159,12 @@ void WriteEvent(std::ofstream& out, const dp::engine::FlowEvent& e) {
 }
 
 int Run(int argc, char** argv) {
+  // Before any start-up work: a SIGHUP or SIGTERM that arrives while the EAL,
+  // the store or the ports come up is remembered (the main loop acts on it),
+  // never the default action that would kill the daemon.
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGHUP, OnSignal);
   int consumed = rte_eal_init(argc, argv);
   if (consumed < 0) {
     std::cerr << "tierwalld: EAL initialisation failed: " << rte_strerror(rte_errno) << "\n";
@@ -212,6 +180,10 @@ int Run(int argc, char** argv) {
                  "an empty store");
   app.add_option("--state-dir", o.state_dir,
                  "Keep resources in a durable, versioned store here and serve the tierwall.v1 API")
+      ->group("API");
+  app.add_flag("--recover-store", o.recover_store,
+               "Start even if the store fails its integrity checks: rebuild it from the audit "
+               "chain and record the recovery in the audit log")
       ->group("API");
   app.add_option("--api-socket", o.api_socket,
                  "API Unix socket (default <state-dir>/tierwall.sock)")
@@ -296,32 +268,50 @@ int Run(int argc, char** argv) {
     rte_eal_cleanup();
     return 2;
   }
-  CounterSlots slots;
+  // Reused counter slots stay clean only if flows are re-judged before they
+  // count (counter_slots.h).
+  CounterSlots slots(dp::engine::kMaxCounterSlots, o.reevaluate == "on");
   auto observability = Observability::Create(o.observe, &slots);
   if (!observability.ok()) {
     std::cerr << "tierwalld: " << observability.status().message() << "\n";
     rte_eal_cleanup();
     return 2;
   }
-  g_observability = observability->get();
-  uint64_t generation = 1;
+  // At most one worker per lcore; workers not yet running hold up no grace
+  // period, so the first program can be published before they exist.
+  dp::engine::ProgramSlot slot(rte_lcore_count());
+  Publisher publisher(
+      &slots, [&](std::unique_ptr<dp::classify::Program> p) { slot.Publish(std::move(p)); },
+      [&](const model::ResourceSet& resources) { (*observability)->SetEndpoints(resources); });
+  auto validate_state = [&](const std::string& yaml) { return publisher.Validate(yaml); };
   std::unique_ptr<store::Store> store;
-  absl::StatusOr<std::unique_ptr<dp::classify::Program>> program;
+  absl::StatusOr<uint64_t> first = absl::UnknownError("not published");
   if (!o.state_dir.empty()) {
     std::filesystem::create_directories(o.state_dir);
-    auto opened = store::Store::Open(o.state_dir);
+    store::Options store_options;
+    store_options.recover = o.recover_store;
+    auto opened = store::Store::Open(o.state_dir, store_options);
     if (!opened.ok()) {
-      std::cerr << "tierwalld: " << opened.status().message() << "\n";
+      std::cerr << "tierwalld: " << absl::StatusCodeToString(opened.status().code()) << ": "
+                << opened.status().message()
+                << (opened.status().code() == absl::StatusCode::kDataLoss
+                        ? "; --recover-store starts from the audit chain and records that"
+                        : "")
+                << "\n";
       rte_eal_cleanup();
       return 2;
     }
     store = std::move(*opened);
+    if (!store->recovered().empty()) {
+      std::cerr << "tierwalld: store recovered (--recover-store), audited as revision "
+                << store->CurrentRevision().value_or(0) << ": " << store->recovered() << "\n";
+    }
     auto revision = store->CurrentRevision();
     if (revision.ok() && *revision == 0 && !o.resources.empty()) {
       auto mutations = ReadMutations(o.resources);
       absl::Status s = mutations.status();
       if (s.ok())
-        s = ValidateState([&] {
+        s = validate_state([&] {
           std::string all;
           for (const auto& m : *mutations) all += "---\n" + m.yaml + "\n";
           return all;
@@ -342,15 +332,17 @@ int Run(int argc, char** argv) {
       rte_eal_cleanup();
       return 2;
     }
-    program = BuildFromYaml(snapshot->yaml, generation, &slots);
+    // Published before any port starts: no packet is ever judged by nothing.
+    first = publisher.Publish(LoadYaml(snapshot->yaml, "store"));
   } else {
-    program = Build(o.resources, generation, &slots);
+    first = publisher.Publish(LoadFiles(o.resources));
   }
-  if (!program.ok()) {
-    std::cerr << "tierwalld: " << program.status().message() << "\n";
+  if (!first.ok()) {
+    std::cerr << "tierwalld: " << first.status().message() << "\n";
     rte_eal_cleanup();
     return 2;
   }
+  uint64_t generation = *first;
 
   std::vector<unsigned> lcores;
   unsigned lcore;
@@ -392,10 +384,6 @@ int Run(int argc, char** argv) {
     return 1;
   }
 
-  // Publish before any port starts: no packet is ever judged by nothing.
-  dp::engine::ProgramSlot slot(workers);
-  slot.Publish(std::move(*program));
-
   std::vector<std::unique_ptr<dp::engine::Worker>> worker_list;
   for (uint16_t w = 0; w < workers; ++w) {
     dp::engine::WorkerConfig c;
@@ -434,35 +422,25 @@ int Run(int argc, char** argv) {
   }
 
   StatsSources sources{generation, &worker_list, &ports, &slots, 0};
+  // A slot handed to a new rule starts at zero, in the counters and in the
+  // per-policy series.
+  slots.SetResetHook([&](uint32_t s) {
+    for (auto& w : worker_list) w->ResetRuleCounter(s);
+    (*observability)->ForgetSlot(s);
+  });
   g_telemetry = &sources;
   rte_telemetry_register_cmd("/tierwall/stats", TelemetryStats,
                              "Packets and drops by reason, summed over workers");
   rte_telemetry_register_cmd("/tierwall/policy_stats", TelemetryPolicyStats,
                              "Per policy: ingress allow/deny/egress allow/deny packets");
 
-  if (!dp::engine::StartPorts(ports, &error)) {
-    std::cerr << "tierwalld: " << error << "\n";
-    rte_eal_cleanup();
-    return 1;
-  }
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
-  std::signal(SIGHUP, OnSignal);
-
   // Publications come from the main loop (reload, test hook) and from API
-  // threads (commits): one at a time, generations strictly increasing.
-  std::mutex publish_mu;
-  using ProgramOr = absl::StatusOr<std::unique_ptr<dp::classify::Program>>;
-  // Builds the next generation with `build` and publishes it, returning its
-  // number; on error the running program stays.
-  auto publish_next =
-      [&](const std::function<ProgramOr(uint64_t)>& build) -> absl::StatusOr<uint64_t> {
-    std::lock_guard<std::mutex> lock(publish_mu);
-    ProgramOr next = build(generation + 1);
-    if (!next.ok()) return next.status();
-    slot.Publish(std::move(*next));
-    sources.generation = ++generation;
-    return generation;
+  // threads (commits); the publisher serialises them. On error the running
+  // program stays.
+  auto publish_next = [&](const Publisher::Load& load) -> absl::StatusOr<uint64_t> {
+    absl::StatusOr<uint64_t> published = publisher.Publish(load);
+    if (published.ok()) sources.generation = *published;
+    return published;
   };
   metrics::ApplyLatencyHistogram apply_latency;
   std::unique_ptr<ApiServer> api;
@@ -486,17 +464,19 @@ int Run(int argc, char** argv) {
     observe.program = [&] { return slot.Current(); };
     observe.store = store.get();
     auto started = ApiServer::Start(
-        config, store.get(), ValidateState,
-        [&](int64_t revision, std::chrono::steady_clock::time_point call_started) -> uint64_t {
-          auto published = publish_next([&](uint64_t gen) -> ProgramOr {
+        config, store.get(), validate_state,
+        [&](int64_t revision,
+            std::chrono::steady_clock::time_point call_started) -> absl::StatusOr<uint64_t> {
+          auto published = publish_next([&](model::ResourceSet* out) -> absl::Status {
             auto snapshot = store->CurrentSnapshot();
             if (!snapshot.ok()) return snapshot.status();
-            return BuildFromYaml(snapshot->yaml, gen, &slots);
+            return model::ParseResources(snapshot->yaml, "store", out);
           });
           if (!published.ok()) {
+            // The RPC returns the error: never OK for what the workers do not run.
             std::cerr << "tierwalld: revision " << revision
                       << " not published: " << published.status().message() << "\n";
-            return 0;
+            return published.status();
           }
           // Publish returns after the grace period: every worker runs the new
           // generation from here on.
@@ -509,8 +489,10 @@ int Run(int argc, char** argv) {
         },
         std::move(observe));
     if (!started.ok()) {
+      // Before any port starts: nothing was forwarded.
       std::cerr << "tierwalld: API: " << started.status().message() << "\n";
-      g_stop = true;
+      rte_eal_cleanup();
+      return 2;
     } else {
       api = std::move(*started);
       std::cerr << "tierwalld: API on unix:" << api->socket_path();
@@ -519,7 +501,7 @@ int Run(int argc, char** argv) {
     }
   }
   std::unique_ptr<metrics::MetricsServer> metrics_server;
-  if (!o.metrics_addr.empty() && !g_stop) {
+  if (!o.metrics_addr.empty()) {
     auto started = metrics::MetricsServer::Start(o.metrics_addr, [&] {
       api::CountersData c = ReadCounters(sources);
       metrics::MetricsSnapshot m;
@@ -540,12 +522,23 @@ int Run(int argc, char** argv) {
     });
     if (!started.ok()) {
       std::cerr << "tierwalld: metrics: " << started.status().message() << "\n";
-      g_stop = true;
+      api.reset();
+      rte_eal_cleanup();
+      return 2;
     } else {
       metrics_server = std::move(*started);
       std::cerr << "tierwalld: metrics on " << o.metrics_addr << " (port " << metrics_server->port()
                 << ")\n";
     }
+  }
+
+  // Everything that can fail is checked and bound: only now do ports start.
+  if (!dp::engine::StartPorts(ports, &error)) {
+    std::cerr << "tierwalld: " << error << "\n";
+    api.reset();
+    metrics_server.reset();
+    rte_eal_cleanup();
+    return 1;
   }
 
   std::atomic<bool> stop_workers{false};
@@ -594,8 +587,7 @@ int Run(int argc, char** argv) {
       last_activity = now;
     }
     if (!o.policy_update.empty() && !updated && rx >= o.policy_update_after) {
-      auto published =
-          publish_next([&](uint64_t gen) { return Build({o.policy_update}, gen, &slots); });
+      auto published = publish_next(LoadFiles({o.policy_update}));
       if (!published.ok()) {
         std::cerr << "tierwalld: policy update: " << published.status().message() << "\n";
         g_stop = true;
@@ -615,7 +607,7 @@ int Run(int argc, char** argv) {
                         : "reload failed, keeping the files in force: " + std::string(s.message()))
                 << "\n";
     } else if (reload_requested) {
-      auto published = publish_next([&](uint64_t gen) { return Build(o.resources, gen, &slots); });
+      auto published = publish_next(LoadFiles(o.resources));
       if (published.ok()) {
         std::cerr << "tierwalld: reloaded; generation " << *published << " published\n";
       } else {

@@ -52,12 +52,11 @@ void Observability::OnEvent(const dp::engine::FlowEvent& e, int64_t now) {
     o.bytes[i] = e.bytes[i];
   }
   {
-    // Slots are never reused, so a slot id from any generation names its rule.
+    // Slots are reused once no program references them: a slot names the
+    // rule it counted for in the generation that judged the flow.
     std::lock_guard<std::mutex> lock(slots_->mutex());
-    const auto& slots = slots_->slots();
     auto hit = [&](uint32_t slot) {
-      slot &= ~dp::conntrack::kNotCountedBit;
-      const SlotInfo& info = slots[slot < slots.size() ? slot : 0];
+      const SlotInfo& info = slots_->NameAt(slot & ~dp::conntrack::kNotCountedBit, e.generation);
       return flowlog::PolicyHit{info.tier, info.policy, info.action, info.rule_index,
                                 info.direction == 0};
     };

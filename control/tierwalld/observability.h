@@ -54,6 +54,8 @@ class Observability {
 
   const flowlog::FlowHistory& history() const { return history_; }
   const flowlog::PolicySeries& series() const { return series_; }
+  // The slot is about to count for another rule: its history goes.
+  void ForgetSlot(uint32_t slot) { series_.Forget(slot); }
   uint64_t lost_records() const { return lost_records_.load(std::memory_order_relaxed); }
   uint64_t records_written() const { return records_written_.load(std::memory_order_relaxed); }
 

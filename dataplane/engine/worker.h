@@ -71,6 +71,13 @@ class Worker {
   void Run(const std::atomic<bool>* stop);
 
   const WorkerCounters& counters() const { return counters_; }
+  // Zeroes a rule slot's counts before the control thread hands the slot to
+  // another rule; only while no published program references it (so this
+  // worker does not write it, see control/tierwalld/counter_slots.h).
+  void ResetRuleCounter(uint32_t slot) {
+    std::atomic_ref<uint64_t>(counters_.rules[slot].packets).store(0, std::memory_order_relaxed);
+    std::atomic_ref<uint64_t>(counters_.rules[slot].bytes).store(0, std::memory_order_relaxed);
+  }
   FlowEventQueue& events() { return events_; }
   const conntrack::FlowTableStats& flow_stats() const { return flows_->stats(); }
 

@@ -7,8 +7,9 @@
      revision is at least the highest reported, nothing is half applied,
      nothing never sent is there, and `twctl audit verify` passes;
   2. audit tamper: one byte of one audit record changed in the SQLite file
-     while the daemon is down makes `twctl audit verify` fail with DATA_LOSS
-     naming that record;
+     while the daemon is down makes tierwalld refuse to start (DATA_LOSS
+     naming that record) and, started with --recover-store, `twctl audit
+     verify` fail with DATA_LOSS naming that record;
   3. TLS: server certificate checked against the CA, bearer token over TLS,
      anonymous remote calls UNAUTHENTICATED, a client certificate's CN/O as
      identity under RBAC (read allowed, write PERMISSION_DENIED naming alice),
@@ -283,7 +284,14 @@ def tamper(d, state, sock):
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
     print("audit record %d of %d: user %r -> %r" % (seq, n, user, flipped))
-    d = Daemon(NULL_PORTS, ["--forward", "wire", "--state-dir", state])
+    # Start-up checks the chain: the daemon refuses the store, naming the
+    # record; --recover-store runs it anyway and audit verify keeps saying so.
+    d = Daemon(NULL_PORTS, ["--forward", "wire", "--state-dir", state], wait_for=None)
+    rc = d.p.wait(timeout=60)
+    check(rc != 0 and "DATA_LOSS" in d.text() and ("record %d" % seq) in d.text(),
+          "tierwalld refuses to start on the tampered store (exit %d), naming record %d" % (rc, seq),
+          d.text())
+    d = Daemon(NULL_PORTS, ["--forward", "wire", "--state-dir", state, "--recover-store"])
     r = audit_verify(sock)
     check(r.returncode != 0 and "DATA_LOSS" in r.stderr and ("record %d" % seq) in r.stderr,
           "twctl audit verify fails with DATA_LOSS naming record %d: %s" % (seq, r.stderr.strip()), out(r))
