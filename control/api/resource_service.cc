@@ -188,7 +188,8 @@ ResourceService::ResourceService(store::Store* store, const auth::Authorizer* au
       validate_(std::move(validate)),
       on_commit_(std::move(on_commit)),
       write_rate_(limits.writes, "writes", "--api-write-rate"),
-      validate_rate_(limits.validations, "validations", "--api-validate-rate") {}
+      validate_rate_(limits.validations, "validations", "--api-validate-rate"),
+      max_policy_boxes_(limits.max_policy_boxes) {}
 
 absl::Status ResourceService::CheckTarget(const auth::Identity& who, auth::Operation op,
                                           const store::Identity& id, const std::string* yaml) {
@@ -306,6 +307,16 @@ absl::StatusOr<ResourceService::Committed> ResourceService::RunChange(
     TWAPI_RETURN_IF_ERROR(CheckTarget(who, op, ids[i], doc));
   }
   TWAPI_RETURN_IF_ERROR((dry_run ? validate_rate_ : write_rate_).Take(who));
+  // Before any compile: one document must not make the compile (of this
+  // call, and of every later one) take minutes and gigabytes.
+  if (verb != store::Verb::kDelete && !ref) {
+    uint64_t total = 0;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      TWAPI_RETURN_IF_ERROR(
+          WithDoc(i, CheckCompileBudget(change.mutations[i].yaml, ids[i].ToString(),
+                                        max_policy_boxes_, &total)));
+    }
+  }
 
   TWAPI_ASSIGN_OR_RETURN(Committed committed,
                          CommitChecked(context, change, ids, dry_run, started));

@@ -35,6 +35,7 @@
 
 #include "absl/status/status.h"
 #include "control/api/call_identity.h"
+#include "control/api/compile_budget.h"
 #include "control/api/request_limits.h"
 #include "control/auth/rbac.h"
 #include "control/store/store.h"
@@ -50,6 +51,10 @@ grpc::Status ToGrpcStatus(const absl::Status& status);
 struct ResourceServiceLimits {
   RateLimit writes;       // --api-write-rate
   RateLimit validations;  // --api-validate-rate
+  // Estimated rule boxes one request's policies may ask for
+  // (compile_budget.h); 0: no budget. Checked before any compile, for writes
+  // and dry runs alike.
+  uint64_t max_policy_boxes = kDefaultMaxPolicyBoxes;  // --api-max-policy-boxes
 };
 
 class ResourceService final : public tierwall::v1::ResourceService::Service {
@@ -129,6 +134,7 @@ class ResourceService final : public tierwall::v1::ResourceService::Service {
   OnCommitFn on_commit_;
   RateLimiter write_rate_;
   RateLimiter validate_rate_;
+  uint64_t max_policy_boxes_;
   // Serialises validate + commit. Dry runs (Validate) do not take it: they
   // commit nothing, and a slow one must not hold up every writer.
   std::mutex write_mu_;

@@ -76,6 +76,11 @@ void AddApiLimitFlags(CLI::App& app, ApiLimits* limits) {
                  "minute, in bursts of as many; 0: unlimited; the local admin is not limited")
       ->capture_default_str()
       ->group("API");
+  app.add_option("--api-max-policy-boxes", limits->rates.max_policy_boxes,
+                 "Compile budget: estimated rule boxes (rules x protocols x nets x ports) one "
+                 "policy may ask for, in writes and validations alike; 0: no budget")
+      ->capture_default_str()
+      ->group("API");
   app.add_option("--api-validate-rate", limits->rates.validations.per_minute,
                  "Validations (dry runs) per user per minute; 0: unlimited")
       ->capture_default_str()

@@ -49,7 +49,8 @@ struct ApiLimits {
   bool remote_reflection = false;  // --api-remote-reflection
   bool remote_health = false;      // --api-remote-health
   api::StreamLimits streams;       // --api-max-streams-per-user, --api-max-streams
-  // --api-write-rate, --api-validate-rate: 60 a minute each, per user.
+  // --api-write-rate, --api-validate-rate: 60 a minute each, per user;
+  // --api-max-policy-boxes.
   api::ResourceServiceLimits rates{.writes = {60, 0}, .validations = {60, 0}};
 };
 

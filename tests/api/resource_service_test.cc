@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -908,6 +909,84 @@ TEST_F(ResourceServiceTest, InvalidUtf8IsInvalidArgumentWithAMessage) {
   request.set_yaml("apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata:\n  name: ok\n");
   EXPECT_TRUE(stub->Apply(As(kAdmin).get(), request, &response).ok());
   server->Shutdown();
+}
+
+// Compile cost as a weapon: a policy an ordinary tier editor may write, many
+// rules x nets x ports, made each apply and each dry run compile for tens of
+// seconds. Over the budget it is refused before any compile, naming the
+// policy and the budget, for Apply and Validate alike, and the store is
+// untouched.
+TEST_F(ResourceServiceTest, PolicyOverTheCompileBudgetIsRefusedBeforeCompiling) {
+  ApplyShop();
+  // 12 rules x 30 source nets x 30 ports = 10800 boxes (the destination's
+  // notNets are the local side: the compiler clips them to the endpoints).
+  std::string policy =
+      "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata:\n"
+      "  name: app-hipstershop.heavy\n  namespace: hipstershop\nspec:\n"
+      "  tier: app-hipstershop\n  selector: all()\n  ingress:\n";
+  for (int r = 0; r < 12; ++r) {
+    std::string nets, not_nets, ports;
+    for (int i = 0; i < 30; ++i) {
+      nets += (i ? ", " : "") + std::to_string(10 + r) + ".0." + std::to_string(i) + ".0/24";
+      not_nets += (i ? ", " : "") + std::string("172.16.") + std::to_string(i) + ".0/24";
+      ports += (i ? ", " : "") + std::to_string(1000 + 10 * i + r);
+    }
+    policy += "    - action: Allow\n      protocol: TCP\n      source:\n        nets: [" + nets +
+              "]\n      destination:\n        notNets: [" + not_nets + "]\n        ports: [" +
+              ports + "]\n";
+  }
+  EXPECT_EQ(ctl::api::EstimatePolicyBoxes(policy), 12u * 30 * 30);
+  ctl::api::ResourceServiceLimits limits;
+  limits.max_policy_boxes = 5000;
+  std::atomic<int> compiles{0};
+  auto validate = [&](const std::string& yaml) {
+    ++compiles;
+    return CompileState(yaml);
+  };
+  ctl::api::ResourceService service(store_.get(), authorizer_.get(),
+                                    ctl::api::CallAuthenticatorOptions{tokens_.get(), false},
+                                    validate, nullptr, limits);
+  grpc::ServerBuilder builder;
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  auto stub = v1::ResourceService::NewStub(server->InProcessChannel(grpc::ChannelArguments()));
+  v1::ApplyRequest apply;
+  apply.set_yaml(policy);
+  v1::ApplyResponse applied;
+  grpc::Status s = stub->Apply(As(kAlice).get(), apply, &applied);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_EQ(s.error_message(),
+            "doc 1: NetworkPolicy/hipstershop/app-hipstershop.heavy would compile to about "
+            "10800 rule boxes (rules x protocols x nets x ports), over the budget of 5000 "
+            "(--api-max-policy-boxes): split it, or use network sets and port ranges");
+  v1::ValidateRequest validate_request;
+  validate_request.set_yaml(policy);
+  v1::ValidateResponse validated;
+  s = stub->Validate(As(kAlice).get(), validate_request, &validated);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_EQ(compiles.load(), 0);
+  EXPECT_EQ(Revision(), 1);
+  server->Shutdown();
+  // At the budget, or with none, it passes.
+  EXPECT_TRUE(ctl::api::CheckCompileBudget(policy, "x", 10800).ok());
+  EXPECT_TRUE(ctl::api::CheckCompileBudget(policy, "x", 0).ok());
+  // Two documents under the budget each, over it together: the request's
+  // total counts.
+  uint64_t total = 0;
+  EXPECT_TRUE(ctl::api::CheckCompileBudget(policy, "a", 20000, &total).ok());
+  const absl::Status both = ctl::api::CheckCompileBudget(policy, "b", 20000, &total);
+  EXPECT_EQ(both.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(both.message()),
+              HasSubstr("with b the request would compile to about 21600 rule boxes"));
+  // The shop's own policies are far under the default budget.
+  for (const char* file : {"base/30-security.yaml", "base/40-platform.yaml",
+                           "base/50-app-hipstershop.yaml", "healthy/51-app-frontend.yaml"}) {
+    absl::StatusOr<std::vector<std::string>> docs = ctl::store::SplitDocuments(Example(file));
+    ASSERT_TRUE(docs.ok()) << file;
+    for (const std::string& doc : *docs) {
+      EXPECT_LT(ctl::api::EstimatePolicyBoxes(doc), 100u) << file;
+    }
+  }
 }
 
 }  // namespace
