@@ -56,7 +56,8 @@ void Configure(grpc::ServerBuilder& builder, const std::vector<grpc::Service*>& 
 void AddApiLimitFlags(CLI::App& app, ApiLimits* limits) {
   app.add_flag("--api-remote-reflection", limits->remote_reflection,
                "Serve gRPC reflection on the TLS listener too (it lists every method to anyone "
-               "who connects; always on the Unix socket)")
+               "who connects, and each open reflection stream holds a thread of the TLS "
+               "listener's 64; always on the Unix socket)")
       ->group("API");
   app.add_flag("--api-remote-health", limits->remote_health,
                "Serve gRPC health on the TLS listener too (unauthenticated; always on the Unix "
@@ -78,7 +79,7 @@ void AddApiLimitFlags(CLI::App& app, ApiLimits* limits) {
       ->group("API");
   app.add_option("--api-max-policy-boxes", limits->rates.max_policy_boxes,
                  "Compile budget: estimated rule boxes (rules x protocols x nets x ports) one "
-                 "policy may ask for, in writes and validations alike; 0: no budget")
+                 "request's policies may ask for, in writes and validations alike; 0: no budget")
       ->capture_default_str()
       ->group("API");
   app.add_option("--api-validate-rate", limits->rates.validations.per_minute,

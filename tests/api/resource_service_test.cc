@@ -743,6 +743,8 @@ TEST_F(ResourceServiceTest, ApplyingWhatIsStoredIsUnchanged) {
 // refusal, whatever the number of documents. The README used to promise
 // 8 MiB while a per-document message refused anything over 1 MiB.
 TEST_F(ResourceServiceTest, OneRequestLimitNamedInTheRefusal) {
+  // The API's limit is the store's: a request under it meets no second limit.
+  EXPECT_EQ(ctl::api::kMaxRequestBytes, ctl::store::Options().max_document_bytes);
   const std::string doc =
       "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata:\n  name: big\n"
       "spec:\n  nets: [192.0.2.0/24]\n";
