@@ -7,8 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
+#include "control/auth/certificate.h"
 #include "grpc/grpc_security_constants.h"
 #include "grpcpp/security/auth_context.h"
 
@@ -24,30 +23,25 @@ bool IsLocalPeer(const std::string& peer) {
 }
 
 // The identity of a verified TLS client certificate, if the call has one.
+// Read from the certificate's name entries (auth/certificate.h), never from
+// the printed subject: a CN of "mallory\,O=platform" must not become group
+// "platform".
 std::optional<absl::StatusOr<auth::Identity>> CertificateIdentity(
-    const grpc::ServerContext& context) {
+    const grpc::ServerContextBase& context) {
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   if (!auth || !auth->IsPeerAuthenticated()) return std::nullopt;
-  std::string common_name;
-  for (const grpc::string_ref& v : auth->FindPropertyValues(GRPC_X509_CN_PROPERTY_NAME))
-    common_name.assign(v.data(), v.size());
-  if (common_name.empty()) return std::nullopt;
-  // gRPC exposes the subject as one RFC 2253 string ("CN=alice,O=app-team");
-  // the O fields are the groups.
-  std::vector<std::string> organizations;
-  for (const grpc::string_ref& v : auth->FindPropertyValues("x509_subject")) {
-    for (absl::string_view part : absl::StrSplit(absl::string_view(v.data(), v.size()), ',')) {
-      part = absl::StripAsciiWhitespace(part);
-      if (absl::StartsWith(part, "O=")) organizations.emplace_back(part.substr(2));
-    }
+  std::vector<grpc::string_ref> pem = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
+  if (pem.empty()) return std::nullopt;
+  if (pem.size() > 1) {
+    return absl::UnauthenticatedError("more than one client certificate on the connection");
   }
-  return auth::IdentityFromCertificate(common_name, organizations);
+  return auth::IdentityFromPemCertificate(std::string_view(pem[0].data(), pem[0].size()));
 }
 
 }  // namespace
 
 absl::StatusOr<auth::Identity> CallAuthenticator::Authenticate(
-    const grpc::ServerContext& context) const {
+    const grpc::ServerContextBase& context) const {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");
   const bool local = IsLocalPeer(context.peer());

@@ -35,7 +35,7 @@ class CallAuthenticator {
   // metadata; else a verified TLS client certificate (CN = user, O = groups);
   // else the local admin for a Unix-socket or in-process peer;
   // else UNAUTHENTICATED.
-  absl::StatusOr<auth::Identity> Authenticate(const grpc::ServerContext& context) const;
+  absl::StatusOr<auth::Identity> Authenticate(const grpc::ServerContextBase& context) const;
   // The same from the header value (empty: no header) and whether the peer is
   // local (Unix socket / in-process); for tests.
   absl::StatusOr<auth::Identity> AuthenticateHeader(std::string_view authorization, bool has_header,

@@ -1,7 +1,9 @@
 #include "control/api/observe_service.h"
 
+#include <atomic>
 #include <chrono>
 #include <ctime>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -232,8 +234,30 @@ std::pair<std::string, std::string> SplitTraceName(const std::string& trace_name
 }
 
 ObserveService::ObserveService(ObserveSources sources, const auth::Authorizer* authorizer,
-                               CallAuthenticatorOptions authentication)
-    : sources_(std::move(sources)), authorizer_(authorizer), authenticator_(authentication) {}
+                               CallAuthenticatorOptions authentication, StreamLimits limits)
+    : sources_(std::move(sources)),
+      authorizer_(authorizer),
+      authenticator_(authentication),
+      limiter_(limits) {}
+
+ObserveService::~ObserveService() = default;
+
+absl::Status ObserveService::MayReadCounters(const auth::Identity& who,
+                                             const std::string& namespace_name,
+                                             const CountersData& data) {
+  const auth::Request request{auth::Verb::kList, auth::Resource::kCounters, "", "", namespace_name};
+  absl::Status cluster = authorizer_->Check(who, request);
+  if (cluster.ok() || !namespace_name.empty()) return cluster;
+  std::set<std::string> tried;
+  for (const RuleCounterData& r : data.rules) {
+    const std::string ns = CounterName(r.policy).first;
+    if (ns.empty() || !tried.insert(ns).second) continue;
+    if (authorizer_->Allowed(who, {auth::Verb::kList, auth::Resource::kCounters, "", "", ns})) {
+      return absl::OkStatus();
+    }
+  }
+  return cluster;
+}
 
 absl::Status ObserveService::MayReadFlows(const auth::Identity& who) {
   return authorizer_->CheckOperation(who, auth::Operation::kList,
@@ -243,6 +267,7 @@ absl::Status ObserveService::MayReadFlows(const auth::Identity& who) {
 absl::Status ObserveService::Counters(const auth::Identity& who, const v1::CountersRequest& request,
                                       v1::CountersResponse* response) {
   CountersData data = sources_.counters();
+  if (absl::Status s = MayReadCounters(who, request.namespace_(), data); !s.ok()) return s;
   const int64_t now = Now();
   response->set_time(now);
   response->set_program_generation(data.generation);
@@ -307,25 +332,110 @@ grpc::Status ObserveService::GetCounters(grpc::ServerContext* context,
   return ToGrpcStatus(Counters(*who, *request, response));
 }
 
-grpc::Status ObserveService::WatchCounters(grpc::ServerContext* context,
-                                           const v1::CountersRequest* request,
-                                           grpc::ServerWriter<v1::CountersResponse>* writer) {
-  absl::StatusOr<auth::Identity> who = authenticator_.Authenticate(*context);
-  if (!who.ok()) return ToGrpcStatus(who.status());
-  const auto interval =
-      std::chrono::seconds(request->interval_seconds() > 0 ? request->interval_seconds() : 2);
-  while (!context->IsCancelled()) {
-    v1::CountersResponse response;
-    if (absl::Status s = Counters(*who, *request, &response); !s.ok()) return ToGrpcStatus(s);
-    if (!writer->Write(response)) break;
-    for (auto end = std::chrono::steady_clock::now() + interval;
-         std::chrono::steady_clock::now() < end && !context->IsCancelled();) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-  }
-  return grpc::Status::OK;
-}
+namespace {
 
+// A stream refused before it started: Finish at once, gone at OnDone.
+template <typename Message>
+class RefusedStream final : public grpc::ServerWriteReactor<Message> {
+ public:
+  explicit RefusedStream(const absl::Status& status) { this->Finish(ToGrpcStatus(status)); }
+  void OnDone() override { delete this; }
+};
+
+// What the two streams share: every StartWrite and Finish happens in Tick, on
+// the pump's thread, so a write and the finish never race; gRPC's callbacks
+// (on its threads, possibly inline) only set flags.
+template <typename Message>
+class PolledWriter : public grpc::ServerWriteReactor<Message>, public PumpedStream {
+ public:
+  explicit PolledWriter(std::unique_ptr<StreamLimiter::Lease> lease) : lease_(std::move(lease)) {}
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) failed_ = true;
+    writing_ = false;
+  }
+  void OnCancel() override { cancelled_ = true; }
+  void OnDone() override {
+    lease_.reset();  // the user's place is free again as soon as the call is
+    done_ = true;
+  }
+  bool Done() const override { return done_; }
+
+  void Tick(std::chrono::steady_clock::time_point now) override {
+    if (finished_ || writing_) return;
+    if (cancelled_ || failed_) {
+      Finish(grpc::Status::OK);
+      return;
+    }
+    absl::Status status = Next(now, &message_);
+    if (status.code() == absl::StatusCode::kUnavailable) return;  // nothing to send yet
+    if (!status.ok()) {
+      Finish(ToGrpcStatus(status));
+      return;
+    }
+    writing_ = true;
+    this->StartWrite(&message_);
+  }
+
+ protected:
+  // The next message into `out`; UNAVAILABLE: nothing yet; another error
+  // ends the stream with it.
+  virtual absl::Status Next(std::chrono::steady_clock::time_point now, Message* out) = 0;
+
+ private:
+  void Finish(const grpc::Status& status) {
+    finished_ = true;
+    grpc::ServerWriteReactor<Message>::Finish(status);
+  }
+
+  std::unique_ptr<StreamLimiter::Lease> lease_;
+  Message message_;
+  bool finished_ = false;  // pump thread only
+  std::atomic<bool> writing_{false}, failed_{false}, cancelled_{false}, done_{false};
+};
+
+}  // namespace
+
+class ObserveService::CountersStream final : public PolledWriter<v1::CountersResponse> {
+ public:
+  CountersStream(ObserveService* service, auth::Identity who, v1::CountersRequest request,
+                 std::unique_ptr<StreamLimiter::Lease> lease)
+      : PolledWriter(std::move(lease)),
+        service_(service),
+        who_(std::move(who)),
+        request_(std::move(request)),
+        interval_(request_.interval_seconds() > 0 ? request_.interval_seconds() : 2) {}
+
+ private:
+  absl::Status Next(std::chrono::steady_clock::time_point now, v1::CountersResponse* out) override {
+    if (now < due_) return absl::UnavailableError("");
+    due_ = now + interval_;
+    out->Clear();
+    return service_->Counters(who_, request_, out);
+  }
+
+  ObserveService* service_;
+  const auth::Identity who_;
+  const v1::CountersRequest request_;
+  const std::chrono::seconds interval_;
+  std::chrono::steady_clock::time_point due_{};
+};
+
+grpc::ServerWriteReactor<v1::CountersResponse>* ObserveService::WatchCounters(
+    grpc::CallbackServerContext* context, const v1::CountersRequest* request) {
+  using Refused = RefusedStream<v1::CountersResponse>;
+  absl::StatusOr<auth::Identity> who = authenticator_.Authenticate(*context);
+  if (!who.ok()) return new Refused(who.status());
+  // The rights GetCounters needs, checked before a stream is held open.
+  if (absl::Status s = MayReadCounters(*who, request->namespace_(), sources_.counters()); !s.ok()) {
+    return new Refused(s);
+  }
+  absl::StatusOr<std::unique_ptr<StreamLimiter::Lease>> lease = limiter_.Acquire(*who);
+  if (!lease.ok()) return new Refused(lease.status());
+  auto* stream = new CountersStream(this, *who, *request, *std::move(lease));
+  pump_.Add(stream);
+  return stream;
+}
 grpc::Status ObserveService::GetFlows(grpc::ServerContext* context, const v1::FlowsRequest* request,
                                       v1::FlowsResponse* response) {
   absl::StatusOr<auth::Identity> who = authenticator_.Authenticate(*context);
@@ -353,16 +463,58 @@ grpc::Status ObserveService::GetFlows(grpc::ServerContext* context, const v1::Fl
   return grpc::Status::OK;
 }
 
-grpc::Status ObserveService::FollowFlows(grpc::ServerContext* context,
-                                         const v1::FlowsRequest* request,
-                                         grpc::ServerWriter<v1::FlowLog>* writer) {
+class ObserveService::FlowsStream final : public PolledWriter<v1::FlowLog> {
+ public:
+  FlowsStream(const flowlog::FlowHistory* flows, const auth::Authorizer* authorizer,
+              auth::Identity who, flowlog::FlowFilter filter, std::deque<v1::FlowLog> backlog,
+              uint64_t seq, std::unique_ptr<StreamLimiter::Lease> lease)
+      : PolledWriter(std::move(lease)),
+        flows_(flows),
+        who_(std::move(who)),
+        redact_(authorizer, who_),
+        filter_(std::move(filter)),
+        pending_(std::move(backlog)),
+        seq_(seq) {}
+
+ private:
+  absl::Status Next(std::chrono::steady_clock::time_point, v1::FlowLog* out) override {
+    // New records are read only once the last ones are sent, as the blocking
+    // writer did: a slow reader holds back its own cursor, not memory.
+    if (pending_.empty()) {
+      for (auto& [s, r] : flows_->WaitForNewer(seq_, std::chrono::milliseconds(0))) {
+        seq_ = s;
+        flowlog::FlowRecord shown = redact_.Record(std::move(r));
+        if (!filter_.Matches(shown)) continue;
+        FillFlow(shown, &pending_.emplace_back());
+      }
+    }
+    if (pending_.empty()) return absl::UnavailableError("");
+    *out = std::move(pending_.front());
+    pending_.pop_front();
+    return absl::OkStatus();
+  }
+
+  const flowlog::FlowHistory* flows_;
+  const auth::Identity who_;
+  Redactor redact_;
+  const flowlog::FlowFilter filter_;
+  std::deque<v1::FlowLog> pending_;
+  uint64_t seq_;
+};
+
+grpc::ServerWriteReactor<v1::FlowLog>* ObserveService::FollowFlows(
+    grpc::CallbackServerContext* context, const v1::FlowsRequest* request) {
+  using Refused = RefusedStream<v1::FlowLog>;
   absl::StatusOr<auth::Identity> who = authenticator_.Authenticate(*context);
-  if (!who.ok()) return ToGrpcStatus(who.status());
-  if (absl::Status s = MayReadFlows(*who); !s.ok()) return ToGrpcStatus(s);
+  if (!who.ok()) return new Refused(who.status());
+  if (absl::Status s = MayReadFlows(*who); !s.ok()) return new Refused(s);
   absl::StatusOr<flowlog::FlowFilter> filter = FilterOf(request->filter());
-  if (!filter.ok()) return ToGrpcStatus(filter.status());
+  if (!filter.ok()) return new Refused(filter.status());
+  absl::StatusOr<std::unique_ptr<StreamLimiter::Lease>> lease = limiter_.Acquire(*who);
+  if (!lease.ok()) return new Refused(lease.status());
   Redactor redact(authorizer_, *who);
-  uint64_t seq = sources_.flows->last_seq();
+  const uint64_t seq = sources_.flows->last_seq();
+  std::deque<v1::FlowLog> backlog;
   if (request->last() > 0) {
     std::vector<flowlog::FlowRecord> matched;
     for (flowlog::FlowRecord& r : sources_.flows->Query(flowlog::FlowFilter{}, 0)) {
@@ -370,25 +522,13 @@ grpc::Status ObserveService::FollowFlows(grpc::ServerContext* context,
       if (filter->Matches(shown)) matched.push_back(std::move(shown));
     }
     const size_t first = matched.size() > request->last() ? matched.size() - request->last() : 0;
-    for (size_t i = first; i < matched.size(); ++i) {
-      v1::FlowLog out;
-      FillFlow(matched[i], &out);
-      if (!writer->Write(out)) return grpc::Status::OK;
-    }
+    for (size_t i = first; i < matched.size(); ++i) FillFlow(matched[i], &backlog.emplace_back());
   }
-  while (!context->IsCancelled()) {
-    for (auto& [s, r] : sources_.flows->WaitForNewer(seq, std::chrono::milliseconds(500))) {
-      seq = s;
-      flowlog::FlowRecord shown = redact.Record(std::move(r));
-      if (!filter->Matches(shown)) continue;
-      v1::FlowLog out;
-      FillFlow(shown, &out);
-      if (!writer->Write(out)) return grpc::Status::OK;
-    }
-  }
-  return grpc::Status::OK;
+  auto* stream = new FlowsStream(sources_.flows, authorizer_, *who, *std::move(filter),
+                                 std::move(backlog), seq, *std::move(lease));
+  pump_.Add(stream);
+  return stream;
 }
-
 grpc::Status ObserveService::Graph(grpc::ServerContext* context, const v1::GraphRequest* request,
                                    v1::GraphResponse* response) {
   absl::StatusOr<auth::Identity> who = authenticator_.Authenticate(*context);

@@ -7,7 +7,13 @@
 // tiered RBAC: counters need list on "counters" (in the policy's namespace)
 // and get on the policy's tier; flows, the graph, traces and why need list on
 // "flows"; why also needs get on the deciding policy to show its history and
-// a fix.
+// a fix. Counters (GetCounters and WatchCounters alike) need list on
+// "counters" somewhere: a caller who may read no counter at all is
+// PERMISSION_DENIED rather than served empty answers forever.
+//
+// WatchCounters and FollowFlows are callback-API streams driven by one
+// StreamPump (streams.h): an open stream holds no thread, and each user may
+// hold StreamLimits::per_user of them.
 #pragma once
 
 #include <functional>
@@ -17,6 +23,7 @@
 #include <vector>
 
 #include "control/api/call_identity.h"
+#include "control/api/streams.h"
 #include "control/auth/rbac.h"
 #include "control/flowlog/flow_history.h"
 #include "control/flowlog/policy_series.h"
@@ -61,21 +68,23 @@ struct ObserveSources {
   store::Store* store = nullptr;
 };
 
-class ObserveService final : public tierwall::v1::ObserveService::Service {
+class ObserveService final : public tierwall::v1::ObserveService::WithCallbackMethod_WatchCounters<
+                                 tierwall::v1::ObserveService::WithCallbackMethod_FollowFlows<
+                                     tierwall::v1::ObserveService::Service>> {
  public:
   ObserveService(ObserveSources sources, const auth::Authorizer* authorizer,
-                 CallAuthenticatorOptions authentication);
+                 CallAuthenticatorOptions authentication, StreamLimits limits = {});
+  ~ObserveService() override;
 
   grpc::Status GetCounters(grpc::ServerContext* context,
                            const tierwall::v1::CountersRequest* request,
                            tierwall::v1::CountersResponse* response) override;
-  grpc::Status WatchCounters(grpc::ServerContext* context,
-                             const tierwall::v1::CountersRequest* request,
-                             grpc::ServerWriter<tierwall::v1::CountersResponse>* writer) override;
+  grpc::ServerWriteReactor<tierwall::v1::CountersResponse>* WatchCounters(
+      grpc::CallbackServerContext* context, const tierwall::v1::CountersRequest* request) override;
   grpc::Status GetFlows(grpc::ServerContext* context, const tierwall::v1::FlowsRequest* request,
                         tierwall::v1::FlowsResponse* response) override;
-  grpc::Status FollowFlows(grpc::ServerContext* context, const tierwall::v1::FlowsRequest* request,
-                           grpc::ServerWriter<tierwall::v1::FlowLog>* writer) override;
+  grpc::ServerWriteReactor<tierwall::v1::FlowLog>* FollowFlows(
+      grpc::CallbackServerContext* context, const tierwall::v1::FlowsRequest* request) override;
   grpc::Status Graph(grpc::ServerContext* context, const tierwall::v1::GraphRequest* request,
                      tierwall::v1::GraphResponse* response) override;
   grpc::Status Why(grpc::ServerContext* context, const tierwall::v1::WhyRequest* request,
@@ -85,10 +94,19 @@ class ObserveService final : public tierwall::v1::ObserveService::Service {
   absl::Status Counters(const auth::Identity& who, const tierwall::v1::CountersRequest& request,
                         tierwall::v1::CountersResponse* response);
   absl::Status MayReadFlows(const auth::Identity& who);
+  // PERMISSION_DENIED unless `who` may list counters in the namespace asked
+  // for, or (none asked) cluster-wide or in a namespace that has counters.
+  absl::Status MayReadCounters(const auth::Identity& who, const std::string& namespace_name,
+                               const CountersData& data);
+
+  class CountersStream;
+  class FlowsStream;
 
   ObserveSources sources_;
   const auth::Authorizer* authorizer_;
   CallAuthenticator authenticator_;
+  StreamLimiter limiter_;
+  StreamPump pump_;
 };
 
 // TraceService.Trace against the running program.

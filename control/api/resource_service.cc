@@ -181,12 +181,15 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 
 ResourceService::ResourceService(store::Store* store, const auth::Authorizer* authorizer,
                                  CallAuthenticatorOptions authentication, ValidateFn validate,
-                                 OnCommitFn on_commit)
+                                 OnCommitFn on_commit, ResourceServiceLimits limits)
     : store_(store),
       authorizer_(authorizer),
       authenticator_(authentication),
       validate_(std::move(validate)),
-      on_commit_(std::move(on_commit)) {}
+      on_commit_(std::move(on_commit)),
+      write_rate_(limits.writes, "writes", "--api-write-rate"),
+      validate_rate_(limits.validations, "validations", "--api-validate-rate"),
+      max_policy_boxes_(limits.max_policy_boxes) {}
 
 absl::Status ResourceService::CheckTarget(const auth::Identity& who, auth::Operation op,
                                           const store::Identity& id, const std::string* yaml) {
@@ -266,6 +269,7 @@ absl::StatusOr<ResourceService::Committed> ResourceService::RunChange(
     bool dry_run, google::protobuf::RepeatedPtrField<v1::Resource>* resources) {
   const auto started = std::chrono::steady_clock::now();
   TWAPI_ASSIGN_OR_RETURN(auth::Identity who, authenticator_.Authenticate(*context));
+  TWAPI_RETURN_IF_ERROR(CheckRequestSize(yaml.size()));
 
   store::Change change;
   change.user = who.user;
@@ -302,6 +306,17 @@ absl::StatusOr<ResourceService::Committed> ResourceService::RunChange(
     if (verb == store::Verb::kDelete) doc = nullptr;  // only the identity counts
     TWAPI_RETURN_IF_ERROR(CheckTarget(who, op, ids[i], doc));
   }
+  TWAPI_RETURN_IF_ERROR((dry_run ? validate_rate_ : write_rate_).Take(who));
+  // Before any compile: one document must not make the compile (of this
+  // call, and of every later one) take minutes and gigabytes.
+  if (verb != store::Verb::kDelete && !ref) {
+    uint64_t total = 0;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      TWAPI_RETURN_IF_ERROR(
+          WithDoc(i, CheckCompileBudget(change.mutations[i].yaml, ids[i].ToString(),
+                                        max_policy_boxes_, &total)));
+    }
+  }
 
   TWAPI_ASSIGN_OR_RETURN(Committed committed,
                          CommitChecked(context, change, ids, dry_run, started));
@@ -328,7 +343,11 @@ absl::StatusOr<ResourceService::Committed> ResourceService::CommitChecked(
     std::chrono::steady_clock::time_point call_started) {
   Committed out;
   {
-    std::lock_guard<std::mutex> lock(write_mu_);
+    // A dry run reads a consistent snapshot (the store is thread-safe) and
+    // commits nothing, so it takes no lock: an expensive Validate must not
+    // hold up every writer behind it.
+    std::unique_lock<std::mutex> lock(write_mu_, std::defer_lock);
+    if (!dry_run) lock.lock();
     // The store's own checks first: their codes (ALREADY_EXISTS, ABORTED, ...)
     // say more than a compile error about the same batch would.
     TWAPI_ASSIGN_OR_RETURN(out.revision, store_->DryRun(change, &out.unchanged));
@@ -599,6 +618,7 @@ grpc::Status ResourceService::Rollback(grpc::ServerContext* context,
   if (absl::Status s = CheckTarget(*who, auth::Operation::kRollback, *id, &*old_yaml); !s.ok()) {
     return ToGrpcStatus(s);
   }
+  if (absl::Status s = write_rate_.Take(*who); !s.ok()) return ToGrpcStatus(s);
   int64_t revision = 0;
   bool unchanged = false;
   {
@@ -636,6 +656,7 @@ grpc::Status ResourceService::Stage(grpc::ServerContext* context, const v1::Stag
   if (absl::StatusOr<auth::Identity> who = authenticator_.Authenticate(*context); !who.ok()) {
     return ToGrpcStatus(who.status());
   }
+  if (absl::Status s = CheckRequestSize(request->yaml().size()); !s.ok()) return ToGrpcStatus(s);
   absl::StatusOr<std::vector<std::string>> docs = store::SplitDocuments(request->yaml());
   if (!docs.ok()) return ToGrpcStatus(NameSyntaxErrorDocument(request->yaml(), docs.status()));
   if (docs->size() != 1) {
@@ -722,6 +743,7 @@ grpc::Status ResourceService::Enforce(grpc::ServerContext* context,
   remove_staged.expected_revision = staged->revision;
   change.mutations.push_back(std::move(remove_staged));
   ids.push_back(*staged_id);
+  if (absl::Status s = write_rate_.Take(*who); !s.ok()) return ToGrpcStatus(s);
 
   absl::StatusOr<Committed> committed = CommitChecked(context, change, ids, false, started);
   if (!committed.ok()) return ToGrpcStatus(committed.status());

@@ -20,6 +20,10 @@
 // mutex, so the state validated is the state committed as long as this service
 // is the store's only writer (as in tierwalld). A second writer would have to
 // use Store::Options::validate instead.
+//
+// Limits: a request's YAML is at most kMaxRequestBytes (limits.h), and each
+// user's writes and validations are rate limited (ResourceServiceLimits):
+// RESOURCE_EXHAUSTED naming the limit.
 #pragma once
 
 #include <chrono>
@@ -31,6 +35,8 @@
 
 #include "absl/status/status.h"
 #include "control/api/call_identity.h"
+#include "control/api/compile_budget.h"
+#include "control/api/request_limits.h"
 #include "control/auth/rbac.h"
 #include "control/store/store.h"
 #include "tierwall/v1/resources.grpc.pb.h"
@@ -39,6 +45,17 @@ namespace tierwall::ctl::api {
 
 // absl::Status -> grpc::Status with the same code number and message.
 grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// Per-user rates (token buckets; the local admin is exempt). Writes: Apply,
+// Create, Replace, Delete, Stage, Enforce, Rollback; validations: Validate.
+struct ResourceServiceLimits {
+  RateLimit writes;       // --api-write-rate
+  RateLimit validations;  // --api-validate-rate
+  // Estimated rule boxes one request's policies may ask for
+  // (compile_budget.h); 0: no budget. Checked before any compile, for writes
+  // and dry runs alike.
+  uint64_t max_policy_boxes = kDefaultMaxPolicyBoxes;  // --api-max-policy-boxes
+};
 
 class ResourceService final : public tierwall::v1::ResourceService::Service {
  public:
@@ -59,7 +76,7 @@ class ResourceService final : public tierwall::v1::ResourceService::Service {
   // `store` and `authorizer` must outlive the service.
   ResourceService(store::Store* store, const auth::Authorizer* authorizer,
                   CallAuthenticatorOptions authentication, ValidateFn validate,
-                  OnCommitFn on_commit);
+                  OnCommitFn on_commit, ResourceServiceLimits limits = {});
 
   grpc::Status Apply(grpc::ServerContext* context, const tierwall::v1::ApplyRequest* request,
                      tierwall::v1::ApplyResponse* response) override;
@@ -118,7 +135,12 @@ class ResourceService final : public tierwall::v1::ResourceService::Service {
   CallAuthenticator authenticator_;
   ValidateFn validate_;
   OnCommitFn on_commit_;
-  std::mutex write_mu_;  // serialises validate + commit + publish
+  RateLimiter write_rate_;
+  RateLimiter validate_rate_;
+  uint64_t max_policy_boxes_;
+  // Serialises validate + commit + publish. Dry runs (Validate) do not take
+  // it: they commit nothing, and a slow one must not hold up every writer.
+  std::mutex write_mu_;
   // `on_commit_` for `revision`, its error naming the stored revision.
   absl::StatusOr<uint64_t> Publish(int64_t revision,
                                    std::chrono::steady_clock::time_point call_started);

@@ -39,6 +39,29 @@ std::string_view Strip(std::string_view s) {
   return s;
 }
 
+// A certificate's CN or O becomes a user or group name that RBAC bindings, the
+// audit log and error messages print. Control characters could forge log
+// lines, and the characters that separate or escape parts of a printed
+// distinguished name (RFC 4514's specials, and '/' of OpenSSL's one-line form)
+// could make one entry read as several: neither has a place in a name.
+absl::Status CheckCertificateName(std::string_view what, std::string_view value) {
+  constexpr std::string_view kSeparators = ",+\"<>;=/\\";
+  for (char c : value) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      return absl::UnauthenticatedError(absl::StrCat("client certificate subject ", Av(what),
+                                                     " contains a control character (0x",
+                                                     absl::Hex(u, absl::kZeroPad2), ")"));
+    }
+    if (kSeparators.find(c) != std::string_view::npos) {
+      return absl::UnauthenticatedError(absl::StrCat("client certificate subject ", Av(what), " ",
+                                                     Quote(value), " contains '", std::string(1, c),
+                                                     "', which separates name parts"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<Identity> IdentityFromCertificate(std::string_view common_name,
@@ -50,9 +73,11 @@ absl::StatusOr<Identity> IdentityFromCertificate(std::string_view common_name,
     return absl::UnauthenticatedError(
         absl::StrCat("client certificate names reserved user ", Quote(common_name)));
   }
+  if (absl::Status s = CheckCertificateName("CN", common_name); !s.ok()) return s;
   Identity id{std::string(common_name), {}};
   for (const std::string& o : organizations) {
     if (o.empty()) return absl::UnauthenticatedError("client certificate has an empty O field");
+    if (absl::Status s = CheckCertificateName("O", o); !s.ok()) return s;
     id.groups.push_back(o);
   }
   return id;

@@ -4,7 +4,8 @@
 // (rbac.h) decides what it may do. Remote callers authenticate with
 //   - a bearer token, looked up in a tokens file (TokenAuthenticator), or
 //   - a client certificate: subject CN = user, subject O fields = groups
-//     (IdentityFromCertificate; the gRPC layer extracts the strings).
+//     (IdentityFromPemCertificate in certificate.h reads the certificate's
+//     name entries; IdentityFromCertificate checks them).
 // The local Unix socket is trusted by file permissions alone and gets
 // Identity::LocalAdmin(), which the Authorizer always allows.
 //
@@ -52,7 +53,10 @@ struct Identity {
 
 // The identity of a client certificate, from its subject CN (the user) and its
 // subject O fields (the groups), as Kubernetes does. UNAUTHENTICATED when the CN
-// is empty or reserved ("system:..."), or a group is empty.
+// is empty or reserved ("system:..."), a group is empty, or a CN or O holds a
+// control character or a distinguished-name separator (,+"<>;=/\), which
+// would let one entry pass for several in logs and printed subjects.
+// certificate.h reads these strings from a certificate.
 absl::StatusOr<Identity> IdentityFromCertificate(std::string_view common_name,
                                                  const std::vector<std::string>& organizations);
 

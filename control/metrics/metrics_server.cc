@@ -5,11 +5,14 @@
 
 #include <charconv>
 #include <chrono>
+#include <fstream>
 #include <string_view>
 #include <system_error>
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace tierwall::ctl::metrics {
@@ -27,7 +30,12 @@ absl::StatusOr<HostPort> ParseAddress(const std::string& addr) {
   };
   std::string_view host;
   std::string_view port;
-  if (!addr.empty() && addr[0] == '[') {
+  if (addr.find_first_not_of("0123456789") == std::string::npos ||
+      (addr.size() > 1 && addr[0] == ':' && addr.find(':', 1) == std::string::npos)) {
+    // A bare port: loopback, the safe default (metrics reveal policy names).
+    host = "127.0.0.1";
+    port = std::string_view(addr).substr(addr[0] == ':' ? 1 : 0);
+  } else if (!addr.empty() && addr[0] == '[') {
     size_t close = addr.find("]:");
     if (close == std::string::npos) return bad("no ']:' after an IPv6 address");
     host = std::string_view(addr).substr(1, close - 1);
@@ -52,10 +60,36 @@ absl::StatusOr<HostPort> ParseAddress(const std::string& addr) {
   return HostPort{std::string(host), value};
 }
 
+// Equal iff same bytes; time depends on the lengths only.
+bool SameToken(absl::string_view a, absl::string_view b) {
+  unsigned diff = a.size() != b.size() ? 1u : 0u;
+  for (size_t i = 0; i < a.size(); ++i) diff |= a[i] ^ (i < b.size() ? b[i] : 0);
+  return diff == 0;
+}
+
 }  // namespace
 
+absl::StatusOr<std::string> ReadBearerTokenFile(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line)) {
+    return absl::InvalidArgumentError(absl::StrCat("metrics token file '", path, "': cannot read"));
+  }
+  const absl::string_view token = absl::StripAsciiWhitespace(line);
+  if (token.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("metrics token file '", path, "': empty"));
+  }
+  for (char c : token) {
+    if (!absl::ascii_isgraph(static_cast<unsigned char>(c))) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "metrics token file '", path, "': the token must be printable with no whitespace"));
+    }
+  }
+  return std::string(token);
+}
+
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
-    const std::string& addr, std::function<std::string()> render) {
+    const std::string& addr, MetricsOptions options, std::function<std::string()> render) {
   absl::StatusOr<HostPort> hp = ParseAddress(addr);
   if (!hp.ok()) return hp.status();
 
@@ -71,10 +105,22 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
-  server->Get("/metrics",
-              [render = std::move(render)](const httplib::Request&, httplib::Response& res) {
-                res.set_content(render(), kTextContentType);
-              });
+  server->Get("/metrics", [render = std::move(render), token = std::move(options.bearer_token)](
+                              const httplib::Request& req, httplib::Response& res) {
+    if (!token.empty()) {
+      const std::string header = req.get_header_value("Authorization");
+      constexpr absl::string_view kScheme = "Bearer ";
+      if (header.size() <= kScheme.size() ||
+          !absl::EqualsIgnoreCase(header.substr(0, kScheme.size()), kScheme) ||
+          !SameToken(token, absl::StripAsciiWhitespace(header.substr(kScheme.size())))) {
+        res.status = 401;
+        res.set_header("WWW-Authenticate", "Bearer realm=\"tierwall metrics\"");
+        res.set_content("metrics need \"Authorization: Bearer <token>\"\n", "text/plain");
+        return;
+      }
+    }
+    res.set_content(render(), kTextContentType);
+  });
 
   int port = hp->port;
   bool bound = port == 0 ? (port = server->bind_to_any_port(hp->host)) > 0
@@ -85,7 +131,7 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
         "': cannot listen (port in use, not a local address, or host not resolvable)"));
   }
 
-  std::unique_ptr<MetricsServer> self(new MetricsServer(std::move(server), port));
+  std::unique_ptr<MetricsServer> self(new MetricsServer(std::move(server), hp->host, port));
   MetricsServer* s = self.get();
   self->thread_ = std::thread([s] {
     s->server_->listen_after_bind();
@@ -94,8 +140,13 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
   return self;
 }
 
-MetricsServer::MetricsServer(std::unique_ptr<httplib::Server> server, int port)
-    : server_(std::move(server)), port_(port) {}
+MetricsServer::MetricsServer(std::unique_ptr<httplib::Server> server, std::string host, int port)
+    : server_(std::move(server)), host_(std::move(host)), port_(port) {}
+
+std::string MetricsServer::address() const {
+  return host_.find(':') == std::string::npos ? absl::StrCat(host_, ":", port_)
+                                              : absl::StrCat("[", host_, "]:", port_);
+}
 
 MetricsServer::~MetricsServer() {
   // httplib's stop() does nothing until listen_after_bind has marked the server

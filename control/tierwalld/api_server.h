@@ -11,6 +11,16 @@
 // (system:admin). Anonymous TCP calls are refused (UNAUTHENTICATED). RBAC
 // (--rbac) applies to everyone but system:admin. One service instance serves
 // both listeners, so every write goes through one validate-and-commit lock.
+//
+// Capacity: the Unix socket and the TLS listener are two grpc::Server
+// instances, each with its own thread pool, so nothing a remote caller does
+// can take the local administrator's threads. Streams (counters --watch,
+// flows --follow) use the callback API and hold no thread; each user may hold
+// --api-max-streams-per-user of them. gRPC reflection and health answer on
+// the Unix socket; on the TLS listener, where they would answer anyone who
+// can connect, only with --api-remote-reflection / --api-remote-health.
+// Requests are limited to api::kMaxRequestBytes (one limit: the store's
+// document limit); a string that is not UTF-8 is INVALID_ARGUMENT.
 #pragma once
 
 #include <functional>
@@ -27,8 +37,22 @@
 namespace grpc {
 class Server;
 }
+namespace CLI {
+class App;
+}
 
 namespace tierwall::ctl::daemon {
+
+// What the API lets callers do to the daemon's capacity, and what it shows
+// to whoever can connect.
+struct ApiLimits {
+  bool remote_reflection = false;  // --api-remote-reflection
+  bool remote_health = false;      // --api-remote-health
+  api::StreamLimits streams;       // --api-max-streams-per-user, --api-max-streams
+  // --api-write-rate, --api-validate-rate: 60 a minute each, per user;
+  // --api-max-policy-boxes.
+  api::ResourceServiceLimits rates{.writes = {60, 0}, .validations = {60, 0}};
+};
 
 struct ApiConfig {
   std::string socket_path;  // default: <state dir>/tierwall.sock
@@ -36,7 +60,11 @@ struct ApiConfig {
   std::string rbac_file;    // optional: without it only system:admin may act
   std::string listen;       // optional HOST:PORT for TLS
   std::string tls_cert, tls_key, tls_client_ca;
+  ApiLimits limits;
 };
+
+// Adds the --api-* flags that set `limits` (group "API").
+void AddApiLimitFlags(CLI::App& app, ApiLimits* limits);
 
 class ApiServer {
  public:
@@ -64,7 +92,9 @@ class ApiServer {
   std::unique_ptr<api::ResourceService> service_;
   std::unique_ptr<api::ObserveService> observe_;
   std::unique_ptr<api::LiveTraceService> trace_;
-  std::unique_ptr<grpc::Server> server_;
+  // Destroyed first (declared last): no call runs once the services go.
+  std::unique_ptr<grpc::Server> remote_;
+  std::unique_ptr<grpc::Server> server_;  // the Unix socket
 };
 
 }  // namespace tierwall::ctl::daemon

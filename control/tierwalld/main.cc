@@ -74,7 +74,8 @@ struct Options {
   std::string tokens;
   std::string rbac;
   std::string api_listen, tls_cert, tls_key, tls_client_ca;
-  std::string metrics_addr;
+  ApiLimits api_limits;
+  std::string metrics_addr, metrics_token_file;
   ObservabilityConfig observe;
 };
 
@@ -198,8 +199,12 @@ int Run(int argc, char** argv) {
   app.add_option("--tls-client-ca", o.tls_client_ca,
                  "Ask for client certificates signed by this CA (identity = CN, groups = O)")
       ->group("API");
+  AddApiLimitFlags(app, &o.api_limits);
   app.add_option("--metrics-addr", o.metrics_addr,
-                 "Serve Prometheus metrics on HOST:PORT/metrics (e.g. 127.0.0.1:9091)")
+                 "Serve Prometheus metrics on HOST:PORT/metrics (a bare PORT: 127.0.0.1)")
+      ->group("Observability");
+  app.add_option("--metrics-token-file", o.metrics_token_file,
+                 "Ask scrapers for \"Authorization: Bearer <token>\" (the file's first line)")
       ->group("Observability");
   app.add_option("--flow-log-dir", o.observe.flow_log_dir,
                  "Write flow logs (JSON lines, rotated, mode 0640) here")
@@ -451,7 +456,8 @@ int Run(int argc, char** argv) {
                      o.api_listen,
                      o.tls_cert,
                      o.tls_key,
-                     o.tls_client_ca};
+                     o.tls_client_ca,
+                     o.api_limits};
     api::ObserveSources observe;
     observe.counters = [&] { return ReadCounters(sources); };
     observe.series = &(*observability)->series();
@@ -501,8 +507,19 @@ int Run(int argc, char** argv) {
     }
   }
   std::unique_ptr<metrics::MetricsServer> metrics_server;
+  metrics::MetricsOptions metrics_options;
+  if (!o.metrics_token_file.empty() && !o.metrics_addr.empty()) {
+    auto token = metrics::ReadBearerTokenFile(o.metrics_token_file);
+    if (!token.ok()) {
+      std::cerr << "tierwalld: metrics: " << token.status().message() << "\n";
+      api.reset();
+      rte_eal_cleanup();
+      return 2;
+    }
+    metrics_options.bearer_token = *std::move(token);
+  }
   if (!o.metrics_addr.empty()) {
-    auto started = metrics::MetricsServer::Start(o.metrics_addr, [&] {
+    auto started = metrics::MetricsServer::Start(o.metrics_addr, metrics_options, [&] {
       api::CountersData c = ReadCounters(sources);
       metrics::MetricsSnapshot m;
       for (const auto& r : c.rules) {
@@ -527,8 +544,8 @@ int Run(int argc, char** argv) {
       return 2;
     } else {
       metrics_server = std::move(*started);
-      std::cerr << "tierwalld: metrics on " << o.metrics_addr << " (port " << metrics_server->port()
-                << ")\n";
+      std::cerr << "tierwalld: metrics on " << metrics_server->address() << " (port "
+                << metrics_server->port() << ")\n";
     }
   }
 

@@ -220,17 +220,17 @@ TEST_F(ObserveServiceTest, GetCountersShowsOnlyTiersTheCallerMayGet) {
   v1::CountersResponse alice = Counters(kAliceToken, "", "");
   EXPECT_EQ(alice.rules_size(), 3);
   for (const auto& r : alice.rules()) EXPECT_EQ(r.tier(), "app-hipstershop") << r.policy();
-  // carol may not list counters: the call succeeds (the list is filtered, as
-  // ResourceService.List is) and shows nothing at all.
-  v1::CountersResponse carol = Counters(kCarolToken, "", "");
+  // carol may list counters nowhere: refused, naming her (filtering would
+  // only ever show her nothing).
+  v1::CountersResponse carol;
+  grpc::Status s = stub_->GetCounters(As(kCarolToken).get(), v1::CountersRequest(), &carol);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("carol"));
   EXPECT_EQ(carol.rules_size(), 0);
-  EXPECT_EQ(carol.drops_size(), 0);
   EXPECT_EQ(carol.packets_received(), 0u);
-  EXPECT_EQ(carol.packets_dropped(), 0u);
-  EXPECT_EQ(carol.active_flows(), 0u);
   // No token over a non-local channel.
   v1::CountersResponse none;
-  grpc::Status s = stub_->GetCounters(As("").get(), v1::CountersRequest(), &none);
+  s = stub_->GetCounters(As("").get(), v1::CountersRequest(), &none);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
 }
 
@@ -705,6 +705,105 @@ TEST_F(ObserveServiceTest, WatchCountersStreamsUntilCancelled) {
   auto refused = stub_->WatchCounters(none.get(), request);
   EXPECT_FALSE(refused->Read(&more));
   EXPECT_EQ(refused->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+// The attack of issue 10: a token holder with no role held WatchCounters
+// streams open (each holding a server thread) to starve the API. Such a
+// caller is refused at once, as GetCounters refuses it.
+TEST_F(ObserveServiceTest, WatchCountersNeedsTheRightsOfGetCounters) {
+  v1::CountersRequest request;
+  request.set_interval_seconds(1);
+  auto context = As(kCarolToken, 30);
+  auto reader = stub_->WatchCounters(context.get(), request);
+  v1::CountersResponse got;
+  EXPECT_FALSE(reader->Read(&got));
+  grpc::Status s = reader->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("carol"));
+}
+
+// Each user may hold StreamLimits::per_user streams (8 by default); the next
+// is RESOURCE_EXHAUSTED naming user, limit and flag, and a closed stream
+// frees its place.
+TEST_F(ObserveServiceTest, StreamsPerUserAreLimited) {
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<v1::FlowLog>>> readers;
+  v1::FlowsRequest request;
+  request.set_last(1);  // so each stream shows it is open by sending one record
+  for (int i = 0; i < 8; ++i) {
+    contexts.push_back(As(kBobToken, 30));
+    readers.push_back(stub_->FollowFlows(contexts.back().get(), request));
+    v1::FlowLog got;
+    ASSERT_TRUE(readers.back()->Read(&got)) << "stream " << i;
+  }
+  auto ninth_context = As(kBobToken, 30);
+  auto ninth = stub_->FollowFlows(ninth_context.get(), request);
+  v1::FlowLog got;
+  EXPECT_FALSE(ninth->Read(&got));
+  grpc::Status s = ninth->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_EQ(s.error_message(),
+            "user \"bob\" already has 8 open streams, the limit per user "
+            "(--api-max-streams-per-user 8); close one first");
+  // Another user is not affected.
+  auto admin_context = As(kAdminToken, 30);
+  auto admin = stub_->FollowFlows(admin_context.get(), request);
+  EXPECT_TRUE(admin->Read(&got));
+  admin_context->TryCancel();
+  admin->Finish();
+  // Closing one frees a place (the server notices the cancel asynchronously).
+  contexts[0]->TryCancel();
+  readers[0]->Finish();
+  bool reopened = false;
+  for (int attempt = 0; attempt < 50 && !reopened; ++attempt) {
+    auto again_context = As(kBobToken, 30);
+    auto again = stub_->FollowFlows(again_context.get(), request);
+    reopened = again->Read(&got);
+    again_context->TryCancel();
+    again->Finish();
+    if (!reopened) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(reopened);
+  for (size_t i = 1; i < contexts.size(); ++i) {
+    contexts[i]->TryCancel();
+    readers[i]->Finish();
+  }
+}
+
+// Streams hold no server thread: on a server with 4 threads, 12 open streams
+// of three users leave unary calls working. With one thread per stream
+// (gRPC's synchronous API) the fifth stream or call was RESOURCE_EXHAUSTED.
+TEST_F(ObserveServiceTest, OpenStreamsHoldNoServerThread) {
+  grpc::ServerBuilder builder;
+  builder.RegisterService(observe_.get());
+  grpc::ResourceQuota quota("four-threads");
+  quota.SetMaxThreads(4);
+  builder.SetResourceQuota(quota);
+  std::unique_ptr<grpc::Server> small = builder.BuildAndStart();
+  ASSERT_NE(small, nullptr);
+  auto stub = v1::ObserveService::NewStub(small->InProcessChannel(grpc::ChannelArguments()));
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<v1::CountersResponse>>> readers;
+  v1::CountersRequest request;
+  request.set_interval_seconds(60);
+  for (const char* token : {kAdminToken, kBobToken, kAliceToken}) {
+    for (int i = 0; i < 4; ++i) {
+      contexts.push_back(As(token, 30));
+      readers.push_back(stub->WatchCounters(contexts.back().get(), request));
+      v1::CountersResponse first;
+      ASSERT_TRUE(readers.back()->Read(&first)) << token << " stream " << i;
+    }
+  }
+  for (int i = 0; i < 8; ++i) {
+    v1::CountersResponse response;
+    grpc::Status s = stub->GetCounters(As(kAdminToken).get(), request, &response);
+    ASSERT_TRUE(s.ok()) << "call " << i << ": " << s.error_message();
+  }
+  for (size_t i = 0; i < contexts.size(); ++i) {
+    contexts[i]->TryCancel();
+    readers[i]->Finish();
+  }
+  small->Shutdown();
 }
 
 }  // namespace

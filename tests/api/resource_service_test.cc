@@ -6,13 +6,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <mutex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "control/compiler/compiler.h"
@@ -734,6 +737,258 @@ TEST_F(ResourceServiceTest, ApplyingWhatIsStoredIsUnchanged) {
   EXPECT_TRUE(rolled.resource().unchanged());
   EXPECT_EQ(rolled.revision(), 2);
   EXPECT_EQ(Commits(), (std::vector<int64_t>{1, 2}));
+}
+
+// One request limit (1 MiB, the store's document limit), named in the
+// refusal, whatever the number of documents. The README used to promise
+// 8 MiB while a per-document message refused anything over 1 MiB.
+TEST_F(ResourceServiceTest, OneRequestLimitNamedInTheRefusal) {
+  // The API's limit is the store's: a request under it meets no second limit.
+  EXPECT_EQ(ctl::api::kMaxRequestBytes, ctl::store::Options().max_document_bytes);
+  const std::string doc =
+      "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata:\n  name: big\n"
+      "spec:\n  nets: [192.0.2.0/24]\n";
+  const std::string line = "# " + std::string(98, 'x') + "\n";
+  auto padded = [&](const std::string& name, size_t bytes) {
+    std::string out = doc;
+    out.replace(out.find("name: big"), 9, "name: " + name);
+    while (out.size() < bytes) out += line;
+    return out;
+  };
+  grpc::Status s = Apply(kAdmin, padded("small", 900 << 10));
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  s = Apply(kAdmin, padded("big", 1536 << 10));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_THAT(s.error_message(),
+              HasSubstr("is over the API's request limit of 1048576 bytes (1 MiB)"));
+  s = Apply(kAdmin, padded("a", 512 << 10) + "---\n" + padded("b", 512 << 10) + "---\n" +
+                        padded("c", 512 << 10));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("request limit"));
+}
+
+// A dry run (Validate) takes no commit lock: one that compiles for a long
+// time does not hold up a writer. The validate hook blocks on the request
+// carrying label "slow" until the apply behind it has finished (or 10 s).
+TEST_F(ResourceServiceTest, ValidateDoesNotHoldUpWriters) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool applied = false;
+  auto validate = [&](const std::string& yaml) {
+    if (yaml.find("slow: \"yes\"") != std::string::npos ||
+        yaml.find("slow: yes") != std::string::npos) {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait_for(lock, std::chrono::seconds(10), [&] { return applied; });
+    }
+    return CompileState(yaml);
+  };
+  ctl::api::ResourceService service(store_.get(), authorizer_.get(),
+                                    ctl::api::CallAuthenticatorOptions{tokens_.get(), false},
+                                    validate, nullptr);
+  grpc::ServerBuilder builder;
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  auto stub = v1::ResourceService::NewStub(server->InProcessChannel(grpc::ChannelArguments()));
+  ASSERT_TRUE(stub->Apply(
+                      As(kAdmin).get(),
+                      [] {
+                        v1::ApplyRequest r;
+                        r.set_yaml(HealthyShop());
+                        return r;
+                      }(),
+                      std::make_unique<v1::ApplyResponse>().get())
+                  .ok());
+  std::thread validating([&] {
+    v1::ValidateRequest request;
+    request.set_yaml(
+        "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata:\n  name: slow\n"
+        "  labels: {slow: \"yes\"}\nspec:\n  nets: [192.0.2.0/24]\n");
+    v1::ValidateResponse response;
+    EXPECT_TRUE(stub->Validate(As(kAdmin).get(), request, &response).ok());
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the validation is running
+  const auto started = std::chrono::steady_clock::now();
+  v1::ApplyRequest request;
+  request.set_yaml(
+      "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata:\n  name: quick\n"
+      "spec:\n  nets: [192.0.2.0/24]\n");
+  v1::ApplyResponse response;
+  grpc::Status s = stub->Apply(As(kAdmin).get(), request, &response);
+  const double waited =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    applied = true;
+  }
+  cv.notify_all();
+  validating.join();
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_LT(waited, 5.0) << "the apply waited for the validation";
+  server->Shutdown();
+}
+
+// Per-user token buckets on writes and validations; the refusal names user,
+// rate and flag; the local admin is not limited.
+TEST_F(ResourceServiceTest, WritesAndValidationsAreRateLimitedPerUser) {
+  ctl::api::ResourceServiceLimits limits;
+  limits.writes = {2, 0};
+  limits.validations = {1, 0};
+  ctl::api::ResourceService service(store_.get(), authorizer_.get(),
+                                    ctl::api::CallAuthenticatorOptions{tokens_.get(), true},
+                                    CompileState, nullptr, limits);
+  grpc::ServerBuilder builder;
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  auto stub = v1::ResourceService::NewStub(server->InProcessChannel(grpc::ChannelArguments()));
+  auto apply = [&](const std::string& token, const std::string& name) {
+    v1::ApplyRequest request;
+    request.set_yaml(
+        "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata:\n"
+        "  name: " +
+        name + "\nspec:\n  nets: [192.0.2.0/24]\n");
+    v1::ApplyResponse response;
+    return stub->Apply(As(token).get(), request, &response);
+  };
+  EXPECT_TRUE(apply(kAdmin, "a").ok());
+  EXPECT_TRUE(apply(kAdmin, "b").ok());
+  grpc::Status s = apply(kAdmin, "c");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_EQ(s.error_message(),
+            "user \"kubernetes-admin\" is over the rate limit of 2 writes per minute "
+            "(--api-write-rate); next in 30s");
+  v1::ValidateRequest validate;
+  validate.set_yaml("apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata:\n  name: t\n");
+  v1::ValidateResponse validated;
+  EXPECT_TRUE(stub->Validate(As(kAdmin).get(), validate, &validated).ok());
+  s = stub->Validate(As(kAdmin).get(), validate, &validated);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("--api-validate-rate"));
+  // The local admin (no token on a local-admin service) is never limited.
+  for (const char* name : {"d", "e", "f", "g"}) EXPECT_TRUE(apply("", name).ok()) << name;
+  server->Shutdown();
+}
+
+TEST(RateLimiterTest, BucketRefillsAtTheRate) {
+  auto now = std::chrono::steady_clock::time_point{};
+  ctl::api::RateLimiter limiter({6, 2}, "writes", "--api-write-rate", [&] { return now; });
+  const ctl::auth::Identity bob{"bob", {}};
+  EXPECT_TRUE(limiter.Take(bob).ok());
+  EXPECT_TRUE(limiter.Take(bob).ok());  // a burst of 2
+  EXPECT_EQ(limiter.Take(bob).code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(limiter.Take(ctl::auth::Identity{"carol", {}}).ok());  // per user
+  now += std::chrono::seconds(10);                                   // 6/min: one every 10 s
+  EXPECT_TRUE(limiter.Take(bob).ok());
+  EXPECT_EQ(limiter.Take(bob).code(), absl::StatusCode::kResourceExhausted);
+  now += std::chrono::minutes(10);  // never more than the burst
+  EXPECT_TRUE(limiter.Take(bob).ok());
+  EXPECT_TRUE(limiter.Take(bob).ok());
+  EXPECT_FALSE(limiter.Take(bob).ok());
+}
+
+// A request whose string field is not UTF-8 never reaches the service:
+// protobuf refuses to parse it and gRPC answered INTERNAL with no message.
+// The daemon's interceptor says what is wrong.
+TEST_F(ResourceServiceTest, InvalidUtf8IsInvalidArgumentWithAMessage) {
+  v1::ApplyRequest request;
+  request.set_yaml("apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata:\n  name: b\xffg\n");
+  v1::ApplyResponse response;
+  // Without the interceptor (the fixture's server): what gRPC says on its own.
+  grpc::Status plain = stub_->Apply(As(kAdmin).get(), request, &response);
+  EXPECT_EQ(plain.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_EQ(plain.error_message(), "");
+
+  grpc::ServerBuilder builder;
+  builder.RegisterService(service_.get());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+  creators.push_back(ctl::api::MakeParseErrorInterceptorFactory());
+  builder.experimental().SetInterceptorCreators(std::move(creators));
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  auto stub = v1::ResourceService::NewStub(server->InProcessChannel(grpc::ChannelArguments()));
+  grpc::Status s = stub->Apply(As(kAdmin).get(), request, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("valid UTF-8"));
+  // Calls that parse are untouched.
+  request.set_yaml("apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata:\n  name: ok\n");
+  EXPECT_TRUE(stub->Apply(As(kAdmin).get(), request, &response).ok());
+  server->Shutdown();
+}
+
+// Compile cost as a weapon: a policy an ordinary tier editor may write, many
+// rules x nets x ports, made each apply and each dry run compile for tens of
+// seconds. Over the budget it is refused before any compile, naming the
+// policy and the budget, for Apply and Validate alike, and the store is
+// untouched.
+TEST_F(ResourceServiceTest, PolicyOverTheCompileBudgetIsRefusedBeforeCompiling) {
+  ApplyShop();
+  // 12 rules x 30 source nets x 30 ports = 10800 boxes (the destination's
+  // notNets are the local side: the compiler clips them to the endpoints).
+  std::string policy =
+      "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata:\n"
+      "  name: app-hipstershop.heavy\n  namespace: hipstershop\nspec:\n"
+      "  tier: app-hipstershop\n  selector: all()\n  ingress:\n";
+  for (int r = 0; r < 12; ++r) {
+    std::string nets, not_nets, ports;
+    for (int i = 0; i < 30; ++i) {
+      nets += (i ? ", " : "") + std::to_string(10 + r) + ".0." + std::to_string(i) + ".0/24";
+      not_nets += (i ? ", " : "") + std::string("172.16.") + std::to_string(i) + ".0/24";
+      ports += (i ? ", " : "") + std::to_string(1000 + 10 * i + r);
+    }
+    policy += "    - action: Allow\n      protocol: TCP\n      source:\n        nets: [" + nets +
+              "]\n      destination:\n        notNets: [" + not_nets + "]\n        ports: [" +
+              ports + "]\n";
+  }
+  EXPECT_EQ(ctl::api::EstimatePolicyBoxes(policy), 12u * 30 * 30);
+  ctl::api::ResourceServiceLimits limits;
+  limits.max_policy_boxes = 5000;
+  std::atomic<int> compiles{0};
+  auto validate = [&](const std::string& yaml) {
+    ++compiles;
+    return CompileState(yaml);
+  };
+  ctl::api::ResourceService service(store_.get(), authorizer_.get(),
+                                    ctl::api::CallAuthenticatorOptions{tokens_.get(), false},
+                                    validate, nullptr, limits);
+  grpc::ServerBuilder builder;
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  auto stub = v1::ResourceService::NewStub(server->InProcessChannel(grpc::ChannelArguments()));
+  v1::ApplyRequest apply;
+  apply.set_yaml(policy);
+  v1::ApplyResponse applied;
+  grpc::Status s = stub->Apply(As(kAlice).get(), apply, &applied);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_EQ(s.error_message(),
+            "doc 1: NetworkPolicy/hipstershop/app-hipstershop.heavy would compile to about "
+            "10800 rule boxes (rules x protocols x nets x ports), over the budget of 5000 "
+            "(--api-max-policy-boxes): split it, or use network sets and port ranges");
+  v1::ValidateRequest validate_request;
+  validate_request.set_yaml(policy);
+  v1::ValidateResponse validated;
+  s = stub->Validate(As(kAlice).get(), validate_request, &validated);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_EQ(compiles.load(), 0);
+  EXPECT_EQ(Revision(), 1);
+  server->Shutdown();
+  // At the budget, or with none, it passes.
+  EXPECT_TRUE(ctl::api::CheckCompileBudget(policy, "x", 10800).ok());
+  EXPECT_TRUE(ctl::api::CheckCompileBudget(policy, "x", 0).ok());
+  // Two documents under the budget each, over it together: the request's
+  // total counts.
+  uint64_t total = 0;
+  EXPECT_TRUE(ctl::api::CheckCompileBudget(policy, "a", 20000, &total).ok());
+  const absl::Status both = ctl::api::CheckCompileBudget(policy, "b", 20000, &total);
+  EXPECT_EQ(both.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(both.message()),
+              HasSubstr("with b the request would compile to about 21600 rule boxes"));
+  // The shop's own policies are far under the default budget.
+  for (const char* file : {"base/30-security.yaml", "base/40-platform.yaml",
+                           "base/50-app-hipstershop.yaml", "healthy/51-app-frontend.yaml"}) {
+    absl::StatusOr<std::vector<std::string>> docs = ctl::store::SplitDocuments(Example(file));
+    ASSERT_TRUE(docs.ok()) << file;
+    for (const std::string& doc : *docs) {
+      EXPECT_LT(ctl::api::EstimatePolicyBoxes(doc), 100u) << file;
+    }
+  }
 }
 
 }  // namespace

@@ -12,10 +12,15 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "control/auth/certificate.h"
 #include "control/auth/identity.h"
 #include "control/auth/rbac.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "openssl/bio.h"
+#include "openssl/evp.h"
+#include "openssl/pem.h"
+#include "openssl/x509.h"
 
 namespace tierwall::test {
 namespace {
@@ -1132,6 +1137,82 @@ TEST(CertificateTest, IdentityFromSubject) {
   EXPECT_EQ(std::string(reserved.message()),
             "client certificate names reserved user \"system:admin\"");
   EXPECT_EQ(IdentityFromCertificate("a", {""}).status().code(), absl::StatusCode::kUnauthenticated);
+}
+
+// A self-signed certificate whose subject has exactly `entries` (field, value),
+// in order, as PEM: what a client presents, built as `openssl req -subj` does.
+std::string CertificateWithSubject(
+    const std::vector<std::pair<std::string, std::string>>& entries) {
+  EVP_PKEY* key = EVP_EC_gen("prime256v1");
+  X509* cert = X509_new();
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), 7);
+  X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+  X509_set_pubkey(cert, key);
+  X509_NAME* name = X509_get_subject_name(cert);
+  for (const auto& [field, value] : entries) {
+    X509_NAME_add_entry_by_txt(name, field.c_str(), MBSTRING_UTF8,
+                               reinterpret_cast<const unsigned char*>(value.data()),
+                               static_cast<int>(value.size()), -1, 0);
+  }
+  X509_set_issuer_name(cert, name);
+  X509_sign(cert, key, EVP_sha256());
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509(bio, cert);
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio, &data);
+  std::string pem(data, static_cast<size_t>(n));
+  BIO_free(bio);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  return pem;
+}
+
+// The attack: `openssl req -subj "/CN=mallory\,O=platform"` makes ONE CN entry
+// whose value is "mallory,O=platform"; printed as RFC 2253 it reads
+// "CN=mallory\,O=platform", which splitting on commas took for group platform.
+TEST(CertificateTest, EscapedCommaInCommonNameIsNotAGroup) {
+  const std::string pem = CertificateWithSubject({{"CN", "mallory,O=platform"}});
+  absl::StatusOr<Identity> id = IdentityFromPemCertificate(pem);
+  ASSERT_FALSE(id.ok()) << id->user << " groups " << id->groups.size();
+  EXPECT_EQ(id.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(std::string(id.status().message()),
+            "client certificate subject CN \"mallory,O=platform\" contains ',', which separates "
+            "name parts");
+  // The same through an O entry.
+  id = IdentityFromPemCertificate(
+      CertificateWithSubject({{"CN", "mallory"}, {"O", "shop-team,O=platform"}}));
+  EXPECT_EQ(id.status().code(), absl::StatusCode::kUnauthenticated);
+}
+
+TEST(CertificateTest, GroupsAreTheSubjectOrganizationEntries) {
+  absl::StatusOr<Identity> id = IdentityFromPemCertificate(CertificateWithSubject(
+      {{"O", "shop-team"}, {"OU", "platform"}, {"CN", "alice"}, {"O", "viewers"}}));
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_EQ(*id, (Identity{"alice", {"shop-team", "viewers"}}));
+  // Two CNs: which would be the user is a matter of opinion.
+  id = IdentityFromPemCertificate(CertificateWithSubject({{"CN", "alice"}, {"CN", "admin"}}));
+  EXPECT_EQ(id.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(std::string(id.status().message()),
+            "client certificate has 2 subject common names (CN)");
+  EXPECT_EQ(IdentityFromPemCertificate("not a certificate").status().code(),
+            absl::StatusCode::kUnauthenticated);
+}
+
+TEST(CertificateTest, ControlCharactersAndSeparatorsAreRefused) {
+  for (const char* cn : {"alice\nuser=admin", "alice\x7f", "a/O=platform", "a+O=platform", "a;b",
+                         "a\\b", "a=b", "a\"b", "a<b>"}) {
+    EXPECT_EQ(IdentityFromCertificate(cn, {}).status().code(), absl::StatusCode::kUnauthenticated)
+        << cn;
+    EXPECT_EQ(IdentityFromCertificate("alice", {cn}).status().code(),
+              absl::StatusCode::kUnauthenticated)
+        << cn;
+  }
+  EXPECT_EQ(std::string(IdentityFromCertificate("a\tb", {}).status().message()),
+            "client certificate subject CN contains a control character (0x09)");
+  // Names Kubernetes uses stay valid.
+  EXPECT_TRUE(
+      IdentityFromCertificate("kube-admin@example.com", {"system:masters", "team_1.x"}).ok());
 }
 
 // End to end through both halves: a token's groups reach a group binding.

@@ -24,8 +24,10 @@ namespace {
 using ctl::metrics::ApplyLatencyHistogram;
 using ctl::metrics::EscapeLabelValue;
 using ctl::metrics::HistogramSnapshot;
+using ctl::metrics::MetricsOptions;
 using ctl::metrics::MetricsServer;
 using ctl::metrics::MetricsSnapshot;
+using ctl::metrics::ReadBearerTokenFile;
 using ctl::metrics::RenderPrometheus;
 using ctl::metrics::RuleSample;
 using ::testing::ElementsAre;
@@ -244,13 +246,70 @@ TEST(MetricsServer, ServesMetricsAnd404Elsewhere) {
 }
 
 TEST(MetricsServer, RejectsBadAddressesNamingThem) {
-  for (const char* addr : {"", "127.0.0.1", "127.0.0.1:", ":9090", "127.0.0.1:http",
+  for (const char* addr : {"", "127.0.0.1", "127.0.0.1:", "::9090", "127.0.0.1:http",
                            "127.0.0.1:65536", "127.0.0.1:-1", "::1:9090", "[::1]9090"}) {
     auto server = MetricsServer::Start(addr, [] { return std::string(); });
     ASSERT_FALSE(server.ok()) << addr;
     EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument) << addr;
     EXPECT_THAT(server.status().message(), HasSubstr(absl::StrCat("'", addr, "'")));
   }
+}
+
+// A bare port is loopback: metrics name every policy, so reaching them from
+// elsewhere must be asked for by address.
+TEST(MetricsServer, BarePortBindsLoopback) {
+  for (const char* addr : {"0", ":0"}) {
+    auto server = MetricsServer::Start(addr, [] { return std::string("x 1\n"); });
+    ASSERT_TRUE(server.ok()) << addr << ": " << server.status();
+    EXPECT_EQ((*server)->address(), absl::StrCat("127.0.0.1:", (*server)->port())) << addr;
+    httplib::Client client("127.0.0.1", (*server)->port());
+    httplib::Result res = client.Get("/metrics");
+    ASSERT_TRUE(res) << httplib::to_string(res.error());
+    EXPECT_EQ(res->status, 200);
+  }
+}
+
+TEST(MetricsServer, BearerTokenIsRequiredWhenSet) {
+  MetricsOptions options;
+  options.bearer_token = "s3cret-token";
+  auto server = MetricsServer::Start("127.0.0.1:0", options, [] { return std::string("x 1\n"); });
+  ASSERT_TRUE(server.ok()) << server.status();
+  httplib::Client client("127.0.0.1", (*server)->port());
+  httplib::Result res = client.Get("/metrics");
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  EXPECT_EQ(res->status, 401);
+  EXPECT_EQ(res->body.find("x 1"), std::string::npos);
+  for (const char* wrong : {"Bearer s3cret-toke", "Bearer s3cret-token2", "Basic s3cret-token",
+                            "s3cret-token", "Bearer "}) {
+    res = client.Get("/metrics", {{"Authorization", wrong}});
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 401) << wrong;
+  }
+  res = client.Get("/metrics", {{"Authorization", "Bearer s3cret-token"}});
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->body, "x 1\n");
+  res = client.Get("/metrics", {{"Authorization", "bearer s3cret-token"}});  // scheme: any case
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+}
+
+TEST(MetricsServer, TokenFileIsOneTokenOnTheFirstLine) {
+  const std::string path = ::testing::TempDir() + "/metrics_token";
+  auto write = [&](const std::string& text) {
+    FILE* f = fopen(path.c_str(), "w");
+    fputs(text.c_str(), f);
+    fclose(f);
+  };
+  write("  abc-123  \nignored\n");
+  auto token = ReadBearerTokenFile(path);
+  ASSERT_TRUE(token.ok()) << token.status();
+  EXPECT_EQ(*token, "abc-123");
+  write("\n");
+  EXPECT_EQ(ReadBearerTokenFile(path).status().code(), absl::StatusCode::kInvalidArgument);
+  write("two words\n");
+  EXPECT_THAT(ReadBearerTokenFile(path).status().message(), HasSubstr("no whitespace"));
+  EXPECT_THAT(ReadBearerTokenFile(path + ".missing").status().message(), HasSubstr("cannot read"));
 }
 
 TEST(MetricsServer, PortInUseIsAnErrorNamingTheAddress) {
