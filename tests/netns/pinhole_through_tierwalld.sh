@@ -209,12 +209,14 @@ log "bridge forwarding; client may reach :$ALLOWED_PORT"
 # ---------------------------------------------------------------------------
 # The attack, from inside the client's namespace (scapy, raw frames).
 # ---------------------------------------------------------------------------
-SERVER_MAC=$(in_server cat /sys/class/net/server-eth0/address)
 CLIENT_MAC=$(in_client cat /sys/class/net/client-eth0/address)
+# The client's own MAC on both sides: the bridge learns nothing false and
+# sends the frame nowhere (its destination lives on the port it came from),
+# but it has been judged, and before the fix it opened a flow.
 spoof() {  # scapy layers after IP, e.g. 'TCP(sport=9090, dport=40001, flags="SA")'
   in_client "$PY" -c "
 from scapy.all import Ether, IP, TCP, UDP, Raw, sendp
-sendp(Ether(src='$SERVER_MAC', dst='$CLIENT_MAC') / IP(src='$SERVER_IP', dst='$CLIENT_IP') / $1,
+sendp(Ether(src='$CLIENT_MAC', dst='$CLIENT_MAC') / IP(src='$SERVER_IP', dst='$CLIENT_IP') / $1,
       iface='client-eth0', verbose=False)"
 }
 failures=0
