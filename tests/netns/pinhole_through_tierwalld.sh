@@ -13,7 +13,9 @@
 # HTTP 200) and its datagram to :9091. With the ports named after the
 # endpoints' interfaceName (--port-name), tierwalld drops the spoofed frames
 # (drops.spoofed_source) and the client's packets are judged for what they
-# are: curl times out, the datagram never arrives.
+# are: curl times out, the datagram never arrives. A second run with
+# --source-check 0=off shows the other half: the spoofed SYN-ACK then opens
+# its flow, but the client's SYN is judged as a new connection (denied).
 #
 # Usage: pinhole_through_tierwalld.sh TIERWALLD POLICY_DIR
 # Exit: 0 pass, 1 fail, 77 skip. Run it under flock /tmp/tierwall-heavy.lock.
@@ -186,24 +188,36 @@ done
 # ---------------------------------------------------------------------------
 # tierwalld: each port named after the interfaceName of the endpoint behind it.
 # ---------------------------------------------------------------------------
-"$TIERWALLD" --no-huge -m 512 --no-pci --file-prefix "$P" -l 0,1 \
-  "--vdev=net_af_packet0,iface=$VC" "--vdev=net_af_packet1,iface=$VS" \
-  -- --forward bridge -f "$POLICY_DIR" --stats-json "$STATS" "${PORT_ARGS[@]}" \
-  >"$DAEMON_LOG" 2>&1 &
-DAEMON_PID=$!
+start_daemon() {  # extra tierwalld options
+  "$TIERWALLD" --no-huge -m 512 --no-pci --file-prefix "$P" -l 0,1 \
+    "--vdev=net_af_packet0,iface=$VC" "--vdev=net_af_packet1,iface=$VS" \
+    -- --forward bridge -f "$POLICY_DIR" --stats-json "$STATS" "${PORT_ARGS[@]}" "$@" \
+    >"$DAEMON_LOG" 2>&1 &
+  DAEMON_PID=$!
+}
+stop_daemon() {
+  kill -TERM "$DAEMON_PID"
+  for i in $(seq 100); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
+  wait "$DAEMON_PID" 2>/dev/null || true
+  DAEMON_PID=""
+}
+start_daemon
 
 http_code() {  # PORT TIMEOUT [LOCAL_PORT]
   local extra=()
   [ -n "${3:-}" ] && extra=(--local-port "$3")
   in_client curl -s -o /dev/null -w '%{http_code}' -m "$2" "${extra[@]}" "http://$SERVER_IP:$1/"
 }
-ready=0
-for i in $(seq 20); do
-  kill -0 "$DAEMON_PID" 2>/dev/null || fail "tierwalld exited early: $(tail -5 "$DAEMON_LOG")"
-  [ "$(http_code "$ALLOWED_PORT" 1 || true)" = "200" ] && { ready=1; break; }
-  sleep 0.5
-done
-[ "$ready" -eq 1 ] || fail "no HTTP 200 from :$ALLOWED_PORT through tierwalld"
+wait_ready() {
+  local ready=0 i
+  for i in $(seq 20); do
+    kill -0 "$DAEMON_PID" 2>/dev/null || fail "tierwalld exited early: $(tail -5 "$DAEMON_LOG")"
+    [ "$(http_code "$ALLOWED_PORT" 1 || true)" = "200" ] && { ready=1; break; }
+    sleep 0.5
+  done
+  [ "$ready" -eq 1 ] || fail "no HTTP 200 from :$ALLOWED_PORT through tierwalld"
+}
+wait_ready
 log "bridge forwarding; client may reach :$ALLOWED_PORT"
 
 # ---------------------------------------------------------------------------
@@ -252,13 +266,26 @@ check "allowed traffic still flows (:$ALLOWED_PORT -> HTTP $code)" "$([ "$code" 
 # ---------------------------------------------------------------------------
 # Counters: the spoofed frames are counted, by name.
 # ---------------------------------------------------------------------------
-kill -TERM "$DAEMON_PID"
-for i in $(seq 100); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
-wait "$DAEMON_PID" 2>/dev/null || true
-DAEMON_PID=""
+stop_daemon
 [ -s "$STATS" ] || fail "no stats json at $STATS"
 spoofed=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['drops'].get('spoofed_source', 'missing'))" "$STATS")
 check "drops.spoofed_source = $spoofed, want >= 3" \
   "$([[ "$spoofed" =~ ^[0-9]+$ ]] && [ "$spoofed" -ge 3 ] && echo 1 || echo 0)"
+
+# ---------------------------------------------------------------------------
+# The second half on its own: with source validation off on the client's
+# port the spoofed SYN-ACK opens its flow, but the client's SYN in that
+# flow's reply direction is judged as a new connection and denied.
+# ---------------------------------------------------------------------------
+rm -f "$STATS"
+start_daemon --source-check 0=off
+wait_ready
+spoof "TCP(sport=$DENIED_PORT, dport=40011, flags='SA', seq=1000, ack=1)"
+rc=0
+code=$(http_code "$DENIED_PORT" 3 40011) || rc=$?
+check "source check off: after a spoofed SYN-ACK, curl --local-port 40011 :$DENIED_PORT still times out (exit $rc, HTTP $code)" \
+  "$([ "$rc" -eq 28 ] && echo 1 || echo 0)"
+stop_daemon
+
 [ "$failures" -eq 0 ] || fail "$failures check(s) failed"
 log "PASS"
