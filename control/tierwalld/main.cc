@@ -317,13 +317,14 @@ int Run(int argc, char** argv) {
     bool ok = dp::engine::PortNames(o.port_names, &g_port_names, &error) &&
               dp::engine::SourceCheckFlags(o.source_check, g_port_names, &source_check, &error);
     for (const std::string& t : o.pass_ether_types) {
+      if (!ok) break;
       size_t used = 0;
       unsigned long v = 0;
       try {
         v = std::stoul(t, &used, 0);
       } catch (const std::exception&) {
+        used = 0;  // not a number: refused below
       }
-      if (!ok) break;
       if (used != t.size() || v < 0x600 || v > 0xffff) {
         error = "--pass-ether-type " + t + ": want an EtherType 0x0600..0xffff";
         ok = false;
