@@ -34,9 +34,13 @@ PIDS=()
 mkdir -p "$OUT"
 
 # name:namespace:address  (as in examples/hipstershop/base/10-endpoints.yaml)
-WORKLOADS=(loadgenerator:hipstershop:198.18.1.10 frontend:hipstershop:198.18.1.11
-           cartservice:hipstershop:198.18.1.12 redis-cart:hipstershop:198.18.1.13
-           coredns:kube-system:198.18.0.10)
+# name:namespace:address:interfaceName (examples/hipstershop/base/10-endpoints.yaml):
+# each veth's tierwalld port is named after its endpoint's interfaceName.
+WORKLOADS=(loadgenerator:hipstershop:198.18.1.10:cali1a0b1c2d3e4
+           frontend:hipstershop:198.18.1.11:cali2b1c2d3e4f5
+           cartservice:hipstershop:198.18.1.12:cali3c2d3e4f5a6
+           redis-cart:hipstershop:198.18.1.13:cali4d3e4f5a6b7
+           coredns:kube-system:198.18.0.10:cali7a6b7c8d9e0)
 ns_of() { echo "${P}-$1"; }
 
 cleanup() {
@@ -83,9 +87,10 @@ curl_frontend() {  # prints the HTTP code (000: timed out)
 
 # --- the cluster: namespaces, veth pairs, servers ---------------------------
 VDEVS=()
+PORT_NAMES=()
 i=0
 for w in "${WORKLOADS[@]}"; do
-  IFS=: read -r n _ addr <<<"$w"
+  IFS=: read -r n _ addr iface <<<"$w"
   ns=$(ns_of "$n") host="${P}-${n:0:6}"
   ip netns add "$ns"
   ip link add "$host" type veth peer name eth0 netns "$ns"
@@ -97,6 +102,7 @@ for w in "${WORKLOADS[@]}"; do
   sysctl -qw "net.ipv6.conf.$host.disable_ipv6=1" || true
   ip link set "$host" promisc on up
   VDEVS+=("--vdev=net_af_packet$i,iface=$host")
+  PORT_NAMES+=(--port-name "$i=$iface")
   i=$((i + 1))
 done
 mkdir -p "$WORK/www"
@@ -143,7 +149,7 @@ EOF
 
 "$TIERWALLD" --no-huge -m 512 --no-pci --file-prefix "$P" -l 0,1 --log-level=error "${VDEVS[@]}" -- \
   --state-dir "$WORK/state" --tokens "$WORK/tokens.yaml" --rbac "$WORK/rbac.yaml" \
-  --flow-log-dir "$WORK/flows" --flow-log-flush 2 --timeout-tcp-syn 5 \
+  --flow-log-dir "$WORK/flows" --flow-log-flush 2 --timeout-tcp-syn 5 "${PORT_NAMES[@]}" \
   >"$WORK/tierwalld.log" 2>&1 &
 TW=$!
 PIDS+=($TW)

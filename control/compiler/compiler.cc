@@ -3,6 +3,7 @@
 #include "control/compiler/compiler.h"
 
 #include <algorithm>
+#include <cctype>
 #include <limits>
 #include <map>
 #include <set>
@@ -214,6 +215,46 @@ class Compiler {
 
   // ---- Endpoints ---------------------------------------------------------
 
+  // Where the endpoint lives (the port named like its interfaceName) and the
+  // MAC it declares: what source-address validation checks.
+  absl::Status Locate(const model::Endpoint& e, const std::string& name,
+                      dp::classify::EndpointMeta* meta) {
+    const auto& ports = options_.port_names;
+    for (size_t p = 0; p < ports.size() && p < dp::classify::kNoPort; ++p) {
+      if (ports[p].empty() || ports[p] != e.interface_name) continue;
+      meta->port = static_cast<uint16_t>(p);
+      if (meta->workload) {
+        if (program_->workload_port.size() <= p) program_->workload_port.resize(ports.size());
+        program_->workload_port[p] = 1;
+      }
+      break;
+    }
+    if (e.mac.empty()) return absl::OkStatus();
+    // Calico accepts what Go's net.ParseMAC reads as 48 bits; these are the
+    // forms endpoints carry: six hex pairs split by ':' or '-'.
+    uint64_t mac = 0;
+    bool ok = e.mac.size() == 17;
+    for (size_t i = 0; ok && i < 17; ++i) {
+      const char c = e.mac[i];
+      if (i % 3 == 2) {
+        ok = c == ':' || c == '-';
+        continue;
+      }
+      const int v = std::isdigit(static_cast<unsigned char>(c))    ? c - '0'
+                    : std::isxdigit(static_cast<unsigned char>(c)) ? (std::tolower(c) - 'a' + 10)
+                                                                   : -1;
+      ok = v >= 0;
+      mac = (mac << 4) | static_cast<uint64_t>(v < 0 ? 0 : v);
+    }
+    if (!ok)
+      return absl::InvalidArgumentError(
+          absl::StrCat(Where(e.source), "endpoint ", name, ": spec.mac \"", e.mac,
+                       "\" is not a MAC address (aa:bb:cc:dd:ee:ff)"));
+    meta->has_mac = true;
+    meta->mac = mac;
+    return absl::OkStatus();
+  }
+
   absl::Status GroupEndpoints() {
     std::map<std::string, uint32_t> groups;
     std::vector<std::pair<dp::classify::IpAddr, uint32_t>> addresses;
@@ -237,7 +278,10 @@ class Compiler {
       auto [git, fresh] = groups.emplace(GroupKey(e, index_.EndpointLabels(i)),
                                          static_cast<uint32_t>(groups_.size()));
       if (fresh) groups_.push_back({i});
-      program_->endpoints.push_back({name, git->second});
+      dp::classify::EndpointMeta meta{name, git->second};
+      meta.workload = e.kind == model::EndpointKind::kWorkload;
+      if (auto s = Locate(e, name, &meta); !s.ok()) return s;
+      program_->endpoints.push_back(std::move(meta));
     }
     program_->endpoint_index.Build(addresses);
     program_->num_groups = static_cast<uint32_t>(groups_.size());

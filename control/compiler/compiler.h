@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "control/model/resources.h"
@@ -20,6 +21,10 @@ namespace tierwall::ctl::compiler {
 struct CompileOptions {
   uint64_t generation = 1;
   dp::classify::ForestConfig forest;
+  // The daemon's port names by port id: an endpoint whose interfaceName is
+  // one of them lives on that port (EndpointMeta::port, source-address
+  // validation). Empty names match nothing. Empty: no endpoint is located.
+  std::vector<std::string> port_names;
 };
 
 absl::StatusOr<std::unique_ptr<dp::classify::Program>> Compile(const model::ResourceSet& resources,

@@ -142,6 +142,7 @@ struct Endpoint {
   std::string service_account;
   std::string node;
   std::string interface_name;
+  std::string mac;  // WorkloadEndpoint spec.mac as written; the compiler parses it
   SourceRef source;
 };
 

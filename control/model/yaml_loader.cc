@@ -344,9 +344,10 @@ absl::Status ParseWorkloadEndpoint(const MapReader& top, const Meta& meta, Sourc
   if (!pod.empty()) ep.name = pod;
   TW_RETURN_IF_ERROR(read_string("node", &ep.node));
   TW_RETURN_IF_ERROR(read_string("interfaceName", &ep.interface_name));
+  TW_RETURN_IF_ERROR(read_string("mac", &ep.mac));
   TW_RETURN_IF_ERROR(read_string("serviceAccountName", &ep.service_account));
   for (const char* ignored : {"orchestrator", "workload", "containerID", "endpoint", "ipv4Gateway",
-                              "ipv6Gateway", "mac"}) {
+                              "ipv6Gateway"}) {
     std::string unused;
     TW_RETURN_IF_ERROR(read_string(ignored, &unused));
   }

@@ -77,6 +77,9 @@ struct Options {
   ApiLimits api_limits;
   std::string metrics_addr, metrics_token_file;
   ObservabilityConfig observe;
+  std::vector<std::string> port_names;    // PORT=NAME
+  std::vector<std::string> source_check;  // PORT=on|off
+  std::vector<std::string> pass_ether_types;
 };
 
 // The -f resources as store mutations: every document of every file, in the
@@ -238,6 +241,18 @@ int Run(int argc, char** argv) {
   app.add_option("--reevaluate", o.reevaluate,
                  "Re-judge open flows after a policy change: on | off")
       ->check(CLI::IsMember({"on", "off"}));
+  app.add_option("--port-name", o.port_names,
+                 "PORT=NAME (repeatable): the name endpoints' interfaceName gives this port "
+                 "(default: a net_af_packet port's iface, else the DPDK name)")
+      ->group("Ports");
+  app.add_option("--source-check", o.source_check,
+                 "PORT=on|off (repeatable): drop known endpoints' addresses that arrive from "
+                 "elsewhere than where they live (default on)")
+      ->group("Ports");
+  app.add_option("--pass-ether-type", o.pass_ether_types,
+                 "Forward this non-IP EtherType (e.g. 0x88cc) without policy (repeatable); "
+                 "others are dropped")
+      ->group("Ports");
   auto* t = &o.timeouts;
   auto timeout = [&](const char* name, double* v, const char* what) {
     app.add_option(name, *v, std::string("Flow timeout in seconds: ") + what)
@@ -268,6 +283,39 @@ int Run(int argc, char** argv) {
     return rc == 0 ? 0 : 2;
   }
 
+  // Port names by port id: endpoints live on the port named like their
+  // interfaceName (source-address validation, dataplane/README.md).
+  std::vector<std::string> port_names;
+  std::vector<uint8_t> source_check;
+  std::vector<uint16_t> pass_ether_types;
+  {
+    std::string error;
+    bool ok = dp::engine::PortNames(o.port_names, &port_names, &error) &&
+              dp::engine::SourceCheckFlags(o.source_check, port_names, &source_check, &error);
+    for (const std::string& t : o.pass_ether_types) {
+      if (!ok) break;
+      size_t used = 0;
+      unsigned long v = 0;
+      try {
+        v = std::stoul(t, &used, 0);
+      } catch (const std::exception&) {
+        used = 0;  // not a number: refused below
+      }
+      if (used != t.size() || v < 0x600 || v > 0xffff) {
+        error = "--pass-ether-type " + t + ": want an EtherType 0x0600..0xffff";
+        ok = false;
+      }
+      pass_ether_types.push_back(static_cast<uint16_t>(v));
+    }
+    if (!ok) {
+      std::cerr << "tierwalld: " << error << "\n";
+      rte_eal_cleanup();
+      return 2;
+    }
+    for (size_t p = 0; p < port_names.size(); ++p)
+      std::cerr << "tierwalld: port " << p << " is \"" << port_names[p] << "\""
+                << (source_check[p] ? "" : " (source check off)") << "\n";
+  }
   if (o.resources.empty() && o.state_dir.empty()) {
     std::cerr << "tierwalld: give resources with -f, or a --state-dir that holds them\n";
     rte_eal_cleanup();
@@ -287,7 +335,8 @@ int Run(int argc, char** argv) {
   dp::engine::ProgramSlot slot(rte_lcore_count());
   Publisher publisher(
       &slots, [&](std::unique_ptr<dp::classify::Program> p) { slot.Publish(std::move(p)); },
-      [&](const model::ResourceSet& resources) { (*observability)->SetEndpoints(resources); });
+      [&](const model::ResourceSet& resources) { (*observability)->SetEndpoints(resources); },
+      port_names);
   auto validate_state = [&](const std::string& yaml) { return publisher.Validate(yaml); };
   std::unique_ptr<store::Store> store;
   absl::StatusOr<uint64_t> first = absl::UnknownError("not published");
@@ -398,6 +447,8 @@ int Run(int argc, char** argv) {
     c.mode =
         o.forward == "wire" ? dp::engine::ForwardMode::kWire : dp::engine::ForwardMode::kBridge;
     c.reevaluate = o.reevaluate == "on";
+    c.source_check = source_check;
+    c.pass_ether_types = pass_ether_types;
     c.flows = o.flows;
     c.timeouts = o.timeouts;
     c.report_interval_seconds = o.observe.flush_seconds;

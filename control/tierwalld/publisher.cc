@@ -8,13 +8,19 @@
 namespace tierwall::ctl::daemon {
 
 Publisher::Publisher(CounterSlots* slots, Sink sink,
-                     std::function<void(const model::ResourceSet&)> on_resources)
-    : slots_(slots), sink_(std::move(sink)), on_resources_(std::move(on_resources)) {}
+                     std::function<void(const model::ResourceSet&)> on_resources,
+                     std::vector<std::string> port_names)
+    : slots_(slots),
+      sink_(std::move(sink)),
+      on_resources_(std::move(on_resources)),
+      port_names_(std::move(port_names)) {}
 
 absl::Status Publisher::Validate(const std::string& yaml) const {
   model::ResourceSet resources;
   if (auto s = model::ParseResources(yaml, "resources", &resources); !s.ok()) return s;
-  auto program = compiler::Compile(resources);
+  compiler::CompileOptions options;
+  options.port_names = port_names_;
+  auto program = compiler::Compile(resources, options);
   if (!program.ok()) return program.status();
   std::lock_guard<std::mutex> lock(mu_);
   return slots_->CheckFits(**program);
@@ -26,6 +32,7 @@ absl::StatusOr<uint64_t> Publisher::Publish(const Load& load) {
   if (absl::Status s = load(&resources); !s.ok()) return s;
   compiler::CompileOptions options;
   options.generation = generation_.load() + 1;
+  options.port_names = port_names_;
   auto program = compiler::Compile(resources, options);
   if (!program.ok()) return program.status();
   if (absl::Status s = slots_->Assign(program->get()); !s.ok()) return s;

@@ -38,8 +38,11 @@ class Publisher {
   using Sink = std::function<void(std::unique_ptr<dp::classify::Program>)>;
   using Load = std::function<absl::Status(model::ResourceSet*)>;
 
+  // `port_names` (by port id) place endpoints on ports by interfaceName, for
+  // source-address validation (compiler::CompileOptions::port_names).
   Publisher(CounterSlots* slots, Sink sink,
-            std::function<void(const model::ResourceSet&)> on_resources = {});
+            std::function<void(const model::ResourceSet&)> on_resources = {},
+            std::vector<std::string> port_names = {});
 
   // Whether the state `yaml` (every resource, multi-document) could be
   // published next: loader, compiler and counter-slot errors as they are.
@@ -53,6 +56,7 @@ class Publisher {
   CounterSlots* slots_;
   Sink sink_;
   std::function<void(const model::ResourceSet&)> on_resources_;
+  std::vector<std::string> port_names_;
   mutable std::mutex mu_;  // one publication (or validation against it) at a time
   std::atomic<uint64_t> generation_{0};
 };

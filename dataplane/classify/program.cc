@@ -24,6 +24,19 @@ const char* RuleActionName(RuleAction a) {
   return "?";
 }
 
+SourceCheck Program::CheckSource(const IpAddr& src, uint16_t port, uint64_t mac,
+                                 bool check_mac) const {
+  const uint32_t id = endpoint_index.Find(src);
+  if (id == kNoEndpoint) return SourceCheck::kOk;
+  const EndpointMeta& e = endpoints[id];
+  if (e.port == kNoPort)
+    return port < workload_port.size() && workload_port[port] ? SourceCheck::kWrongPort
+                                                              : SourceCheck::kOk;
+  if (e.port != port) return SourceCheck::kWrongPort;
+  if (check_mac && e.has_mac && e.mac != mac) return SourceCheck::kWrongMac;
+  return SourceCheck::kOk;
+}
+
 void EndpointIndex::Build(const std::vector<std::pair<IpAddr, uint32_t>>& entries) {
   uint64_t capacity = 16;
   while (capacity < entries.size() * 2) capacity <<= 1;  // load factor <= 0.5

@@ -73,10 +73,22 @@ struct PolicyMeta {
   bool profile;
 };
 
+inline constexpr uint16_t kNoPort = 0xffff;
+
 struct EndpointMeta {
-  std::string name;  // "<ns>/<name>" for workloads, "<name>" for host endpoints
-  uint32_t group;    // endpoints policy cannot tell apart share a group
+  std::string name;      // "<ns>/<name>" for workloads, "<name>" for host endpoints
+  uint32_t group;        // endpoints policy cannot tell apart share a group
+  bool workload = true;  // a WorkloadEndpoint (false: a HostEndpoint)
+  // Where the endpoint lives: the port whose name is its interfaceName
+  // (CompileOptions::port_names), or kNoPort when no port has that name.
+  uint16_t port = kNoPort;
+  // The MAC it declares (spec.mac), 48 bits big-endian; has_mac false if none.
+  bool has_mac = false;
+  uint64_t mac = 0;
 };
+
+// What Program::CheckSource says about a packet's source.
+enum class SourceCheck : uint8_t { kOk, kWrongPort, kWrongMac };
 
 // Open-addressing hash of endpoint addresses; flat arrays, linear probing.
 class EndpointIndex {
@@ -129,6 +141,8 @@ struct Program {
   uint32_t num_groups = 0;
   // chains[((group * 2) + direction) * 2 + mode]
   std::vector<uint32_t> chains;
+  // By port id: 1 where a WorkloadEndpoint lives (see CheckSource).
+  std::vector<uint8_t> workload_port;
 
   uint32_t Chain(uint32_t group, PolicyDirection d, EvalMode m) const {
     return chains[(group * 2 + static_cast<uint32_t>(d)) * 2 + static_cast<uint32_t>(m)];
@@ -145,6 +159,17 @@ struct Program {
   // returns kAllow or kDeny.
   RuleAction EvaluateChain(uint32_t chain, const PacketKey& packet, uint32_t* ids, uint8_t* count,
                            uint32_t* logged = nullptr, uint8_t* logged_count = nullptr) const;
+
+  // Source-address validation (anti-spoofing, as Calico does for
+  // workloads): may a packet from `src` (Ethernet source `mac`) arrive on
+  // port `port`? An address of an endpoint that lives on a port only from
+  // that port (and, when check_mac and the endpoint declares a MAC, only
+  // from that MAC). An address of an endpoint whose interfaceName names no
+  // port only from ports where no workload lives: a workload's port carries
+  // that workload, so it cannot be the source, and an uplink (or a test
+  // port) may carry it. Addresses of no endpoint are not checked here
+  // (policy judges them as unknown). One hash probe; no allocation.
+  SourceCheck CheckSource(const IpAddr& src, uint16_t port, uint64_t mac, bool check_mac) const;
 
   size_t MemoryBytes() const;
 };

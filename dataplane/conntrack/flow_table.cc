@@ -247,6 +247,21 @@ LookupResult FlowTable::LookupHashed(const FlowKey& key, int src_side, uint32_t 
   }
 }
 
+LookupResult FlowTable::LookupIcmpError(const PacketKey& outer, uint32_t outer_length,
+                                        const PacketKey& quoted, uint64_t now) {
+  const bool v6 = outer.src.family == Family::kV6;
+  if (outer_length > (v6 ? kMaxIcmpErrorLengthV6 : kMaxIcmpErrorLengthV4)) return {};
+  // Linux: the found tuple's destination must be the outer destination, i.e.
+  // the error goes back to whoever sent the quoted packet (a bogus error
+  // "B->X" quoting "B->T" would otherwise relate X to a flow it never had).
+  if (quoted.src.family != outer.src.family || !(quoted.src == outer.dst)) return {};
+  const LookupResult r = Lookup(quoted, now);
+  if (!r.hit()) return r;
+  // The quote must be a packet the flow carried in that direction.
+  if (entries_[r.handle].packets[static_cast<int>(r.direction)] == 0) return {};
+  return r;
+}
+
 InsertResult FlowTable::Insert(const PacketKey& packet, uint64_t now, Verdict verdict,
                                uint64_t generation, const PolicyIds& ids) {
   FlowKey key;
@@ -309,11 +324,13 @@ UpdateResult FlowTable::UpdateOnPacket(FlowHandle handle, Direction dir, uint8_t
     const bool fin = tcp_flags & kTcpFin;
     if (tcp_flags & kTcpRst) {
       e.state = FlowState::kClosed;
+    } else if (syn && !ack && !original) {
+      // A connection the other way round: never a reply (see the header).
+      return UpdateResult::kStale;
     } else if (e.state == FlowState::kClosed) {
       // Only a bare SYN leaves kClosed; anything else is the tail of the old
       // connection (last ACK, retransmissions) and keeps it closed.
       if (syn && !ack) {
-        if (!original) return UpdateResult::kStale;
         e.state = FlowState::kSynSent;
         e.flags &= ~(FlowEntry::kFlagFinOriginal | FlowEntry::kFlagFinReply);
         e.packets = {};
@@ -324,9 +341,7 @@ UpdateResult FlowTable::UpdateOnPacket(FlowHandle handle, Direction dir, uint8_t
       }
     } else {
       if (syn && !ack) {
-        if (original && e.state == FlowState::kNew) e.state = FlowState::kSynSent;
-        // Simultaneous open: both sides sent a SYN.
-        if (!original && e.state == FlowState::kSynSent) e.state = FlowState::kSynRecv;
+        if (e.state == FlowState::kNew) e.state = FlowState::kSynSent;
       } else if (syn) {
         if (!original && (e.state == FlowState::kNew || e.state == FlowState::kSynSent))
           e.state = FlowState::kSynRecv;

@@ -37,8 +37,9 @@
 // apart either. Other ICMP types are keyed by (sender, type) and (receiver,
 // 0x100 | code): each orientation is its own one-way pseudo-flow that only
 // times out, and no message going the other way can match it. ICMP errors are not
-// tracked on their own: the caller parses the embedded header and looks up
-// that key, so an error follows the flow it reports on.
+// tracked on their own: the caller parses the embedded header and relates the
+// error with LookupIcmpError, so an error follows the flow it reports on only
+// when it is one that flow can cause (else policy judges it).
 //
 // State: TCP kNew (inserted, no SYN seen: mid-stream pickup, as Linux's
 // nf_conntrack_tcp_loose) -> kSynSent -> kSynRecv -> kEstablished -> kFinWait
@@ -48,9 +49,13 @@
 // closed entry reopens it (port reuse, same orientation so the verdict still
 // applies: kReopened); a bare SYN from the responder means a new connection
 // in the other orientation, which policy must judge afresh (kStale: the caller
-// removes the entry and handles the packet as a miss). A kNew TCP flow becomes
-// kEstablished on its first reply packet. UDP, ICMP and other protocols: kNew,
-// then kEstablished once a packet in the reply direction is seen.
+// removes the entry and handles the packet as a miss). A bare SYN in the reply
+// direction is kStale in every state, not only kClosed: a SYN starts a
+// connection, and riding an existing flow as its "reply" would let a flow that
+// some frame opened the other way round (a spoofed reply) carry a connection
+// that policy never judged; simultaneous open is judged the same way, one
+// direction at a time. A kNew TCP flow becomes kEstablished on its first reply packet. UDP, ICMP
+// and other protocols: kNew, then kEstablished once a packet in the reply direction is seen.
 //
 // Expiry: an entry expires `timeout(proto, state)` ticks after its last packet.
 // Expired entries are reclaimed lazily (Lookup and Insert treat them as
@@ -141,6 +146,12 @@ struct TimeoutConfig {
   // UDP 60 s, ICMP 5 s, generic 10 min), closed 10 s as Linux's CLOSE state.
   static TimeoutConfig Defaults(uint64_t ticks_per_second);
 };
+
+// The longest ICMP error (whole IP packet) that may be related to a flow:
+// RFC 1812 4.3.2.3 keeps ICMPv4 errors within 576 bytes, RFC 4443 2.4(c)
+// keeps ICMPv6 errors within the minimum IPv6 MTU.
+inline constexpr uint32_t kMaxIcmpErrorLengthV4 = 576;
+inline constexpr uint32_t kMaxIcmpErrorLengthV6 = 1280;
 
 // The rule instances (Program::rules indices) that decided a flow, for flow
 // logs. Which ones the caller stores (e.g. the final rule of egress and of
@@ -238,7 +249,7 @@ enum class UpdateResult : uint8_t {
   kTracked,   // counted, state advanced
   kReopened,  // closed TCP entry restarted by the initiator's SYN: counters
               // and created reset, state kSynSent, verdict kept
-  kStale,     // responder's bare SYN on a closed TCP entry: not counted;
+  kStale,     // responder's bare SYN (any state): not counted;
               // Remove the entry and handle the packet as a new flow
 };
 
@@ -297,6 +308,17 @@ class FlowTable {
   // cache misses of each lookup overlap across the burst instead of adding up
   // (bench/flow_table_bench.cc has the figures).
   void LookupBurst(const PacketKey* packets, size_t n, uint64_t now, LookupResult* out);
+
+  // The flow an ICMP error is about, related as Linux conntrack relates
+  // errors (nf_conntrack_inet_error), or a miss: `quoted` (the packet the
+  // error quotes, as it was sent) must be a packet of a live flow in a
+  // direction that flow has carried, and the error must travel back to that
+  // packet's sender (outer.dst == quoted.src, same family). An error longer
+  // than a router may send (kMaxIcmpErrorLength) is never related: a real one
+  // fits, and a longer one would carry data past policy. The result's
+  // direction is the quoted packet's. Everything else is judged by policy.
+  LookupResult LookupIcmpError(const PacketKey& outer, uint32_t outer_length,
+                               const PacketKey& quoted, uint64_t now);
 
   // Creates the entry for a packet that missed, with the packet's source as
   // initiator. Does not count the packet: call UpdateOnPacket(kOriginal)

@@ -10,6 +10,9 @@ const char* DropName(int index) {
     case EngineDrop::kNonFirstFragment: return "non_first_fragment";
     case EngineDrop::kTxFull: return "tx_full";
     case EngineDrop::kNoPeerPort: return "no_peer_port";
+    case EngineDrop::kSpoofedSource: return "spoofed_source";
+    case EngineDrop::kEtherTypeNotAllowed: return "ether_type_not_allowed";
+    case EngineDrop::kOverlappingFragment: return "overlapping_fragment";
     case EngineDrop::kCount: break;
   }
   return "unknown";

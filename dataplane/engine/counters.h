@@ -25,6 +25,9 @@ enum class EngineDrop : uint8_t {
   kNonFirstFragment,
   kTxFull,
   kNoPeerPort,
+  kSpoofedSource,        // a known endpoint's address from the wrong port or MAC
+  kEtherTypeNotAllowed,  // neither IP, ARP nor a --pass-ether-type
+  kOverlappingFragment,  // overlaps an earlier fragment of its datagram
   kCount
 };
 inline constexpr int kParseDropCount = static_cast<int>(parse::DropReason::kCount);

@@ -1,5 +1,7 @@
 #include "dataplane/engine/ports.h"
 
+#include <rte_dev.h>
+#include <rte_devargs.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
@@ -14,10 +16,10 @@ constexpr uint16_t kTxDescriptors = 512;
 
 // A 40-byte key made of one repeated 16-bit pattern makes Toeplitz RSS
 // symmetric: hash(src, dst) == hash(dst, src).
-uint8_t kSymmetricRssKey[40] = {
-    0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
-    0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
-    0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a};
+uint8_t kSymmetricRssKey[40] = {0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+                                0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+                                0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+                                0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a};
 
 std::string PortName(uint16_t port) {
   char name[RTE_ETH_NAME_MAX_LEN] = {};
@@ -25,11 +27,102 @@ std::string PortName(uint16_t port) {
   return name;
 }
 
+// The iface= argument of a net_af_packet port, or "".
+std::string AfPacketIface(uint16_t port) {
+  rte_eth_dev_info info;
+  if (rte_eth_dev_info_get(port, &info) != 0 || info.device == nullptr) return "";
+  const std::string name = PortName(port);
+  if (name.rfind("net_af_packet", 0) != 0) return "";
+  const rte_devargs* da = rte_dev_devargs(info.device);
+  if (da == nullptr || da->args == nullptr) return "";
+  const std::string args = da->args;
+  for (size_t at = 0; at < args.size();) {
+    size_t end = args.find(',', at);
+    if (end == std::string::npos) end = args.size();
+    if (args.compare(at, 6, "iface=") == 0) return args.substr(at + 6, end - at - 6);
+    at = end + 1;
+  }
+  return "";
+}
+
+// A PORT of an option: the port id, its DPDK name or (when names is given)
+// its port name. -1 when none matches.
+int FindPort(const std::string& spec, const std::vector<std::string>* names) {
+  uint16_t port;
+  RTE_ETH_FOREACH_DEV(port) {
+    if (spec == std::to_string(port) || spec == PortName(port)) return port;
+    if (names && port < names->size() && (*names)[port] == spec) return port;
+  }
+  return -1;
+}
+
+bool SplitSpec(const std::string& spec, const char* option, std::string* left, std::string* right,
+               std::string* error) {
+  const size_t eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+    *error = std::string(option) + " \"" + spec + "\": want PORT=VALUE";
+    return false;
+  }
+  *left = spec.substr(0, eq);
+  *right = spec.substr(eq + 1);
+  return true;
+}
+
 }  // namespace
+
+bool PortNames(const std::vector<std::string>& overrides, std::vector<std::string>* names,
+               std::string* error) {
+  names->clear();
+  uint16_t port;
+  RTE_ETH_FOREACH_DEV(port) {
+    if (names->size() <= port) names->resize(port + 1);
+    std::string iface = AfPacketIface(port);
+    (*names)[port] = iface.empty() ? PortName(port) : iface;
+  }
+  for (const std::string& spec : overrides) {
+    std::string which, name;
+    if (!SplitSpec(spec, "--port-name", &which, &name, error)) return false;
+    const int p = FindPort(which, nullptr);
+    if (p < 0) {
+      *error = "--port-name " + spec + ": no port " + which;
+      return false;
+    }
+    (*names)[p] = name;
+  }
+  for (size_t a = 0; a < names->size(); ++a)
+    for (size_t b = a + 1; b < names->size(); ++b)
+      if (!(*names)[a].empty() && (*names)[a] == (*names)[b]) {
+        *error = "ports " + std::to_string(a) + " and " + std::to_string(b) + " are both named \"" +
+                 (*names)[a] + "\" (give --port-name)";
+        return false;
+      }
+  return true;
+}
+
+bool SourceCheckFlags(const std::vector<std::string>& specs, const std::vector<std::string>& names,
+                      std::vector<uint8_t>* flags, std::string* error) {
+  flags->assign(names.size(), 1);
+  for (const std::string& spec : specs) {
+    std::string which, value;
+    if (!SplitSpec(spec, "--source-check", &which, &value, error)) return false;
+    const int p = FindPort(which, &names);
+    if (p < 0) {
+      *error = "--source-check " + spec + ": no port " + which;
+      return false;
+    }
+    if (value != "on" && value != "off") {
+      *error = "--source-check " + spec + ": want on or off";
+      return false;
+    }
+    (*flags)[p] = value == "on";
+  }
+  return true;
+}
 
 uint16_t MaxWorkersForPorts(uint16_t wanted, bool wire, std::string* error) {
   if (rte_eth_dev_count_avail() == 0) {
-    *error = "no DPDK ports: give one with --vdev (net_pcap, net_af_packet, net_null) or a PCI device";
+    *error =
+        "no DPDK ports: give one with --vdev (net_pcap, net_af_packet, net_null) or a PCI device";
     return 0;
   }
   uint16_t workers = wanted;
@@ -81,14 +174,16 @@ bool ConfigurePorts(uint16_t workers, rte_mempool* pool, std::vector<PortInfo>* 
     for (uint16_t q = 0; q < p.rx_queues; ++q) {
       rc = rte_eth_rx_queue_setup(port, q, rxd, socket < 0 ? 0 : socket, nullptr, pool);
       if (rc != 0) {
-        *error = "cannot set up RX queue " + std::to_string(q) + " of port " + p.name + ": " + rte_strerror(-rc);
+        *error = "cannot set up RX queue " + std::to_string(q) + " of port " + p.name + ": " +
+                 rte_strerror(-rc);
         return false;
       }
     }
     for (uint16_t q = 0; q < p.tx_queues; ++q) {
       rc = rte_eth_tx_queue_setup(port, q, txd, socket < 0 ? 0 : socket, nullptr);
       if (rc != 0) {
-        *error = "cannot set up TX queue " + std::to_string(q) + " of port " + p.name + ": " + rte_strerror(-rc);
+        *error = "cannot set up TX queue " + std::to_string(q) + " of port " + p.name + ": " +
+                 rte_strerror(-rc);
         return false;
       }
     }

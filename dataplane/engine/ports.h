@@ -25,6 +25,18 @@ struct PortInfo {
   uint16_t tx_queues = 1;
 };
 
+// The name each port goes by for endpoints (an endpoint whose interfaceName
+// equals it lives there), by port id: `--port-name PORT=NAME` overrides
+// (PORT: the port id or its DPDK name), else the `iface=` of a net_af_packet
+// port (the interface it bridges), else the DPDK device name (net_pcap0).
+// Fails on an unknown PORT or two ports with one name.
+bool PortNames(const std::vector<std::string>& overrides, std::vector<std::string>* names,
+               std::string* error);
+// `--source-check PORT=on|off` (PORT: id, DPDK name or port name) -> a flag
+// per port id, on unless turned off.
+bool SourceCheckFlags(const std::vector<std::string>& specs, const std::vector<std::string>& names,
+                      std::vector<uint8_t>* flags, std::string* error);
+
 // How many workers the ports can serve (<= wanted), or 0 with *error.
 uint16_t MaxWorkersForPorts(uint16_t wanted, bool wire, std::string* error);
 

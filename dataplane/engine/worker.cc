@@ -21,6 +21,11 @@ using conntrack::Direction;
 using conntrack::FlowEntry;
 using conntrack::PolicyIds;
 
+// The bytes of the datagram a fragment carries.
+uint32_t FragmentBytes(const parse::ParsedPacket& pp) {
+  return pp.l3_offset + pp.l3_length - pp.fragment_data_offset;
+}
+
 uint64_t MacAt(const uint8_t* p) {
   uint64_t mac = 0;
   for (int i = 0; i < 6; ++i) mac = (mac << 8) | p[i];
@@ -103,7 +108,12 @@ void Worker::ProcessBurst(uint16_t port, rte_mbuf** pkts, uint16_t n, const Prog
       rte_pktmbuf_free(m);
       continue;
     }
-    bool forward = true;  // non-IP frames (ARP, ...) and IPv6 ND: bridged without policy
+    if (EngineDrop why = Admit(port, m, pp, p); why != EngineDrop::kCount) {
+      counters_.Drop(why);
+      rte_pktmbuf_free(m);
+      continue;
+    }
+    bool forward = true;  // ARP, passed EtherTypes and IPv6 ND: bridged without policy
     if ((pp.l3 == parse::L3::kIpv4 || pp.l3 == parse::L3::kIpv6) && !pp.is_ipv6_nd) {
       forward = JudgeIp(pp, rte_pktmbuf_pkt_len(m), p, now);
     }
@@ -113,6 +123,23 @@ void Worker::ProcessBurst(uint16_t port, rte_mbuf** pkts, uint16_t n, const Prog
     }
     Forward(port, m, now);
   }
+}
+
+EngineDrop Worker::Admit(uint16_t port, const rte_mbuf* m, const parse::ParsedPacket& pp,
+                         const Program& p) const {
+  if (pp.l3 == parse::L3::kOther) {
+    for (uint16_t t : config_.pass_ether_types)
+      if (t == pp.ether_type) return EngineDrop::kCount;
+    return EngineDrop::kEtherTypeNotAllowed;
+  }
+  // IP and ARP (whose key.src is the sender's protocol address): a known
+  // endpoint's address only from where that endpoint lives.
+  if (port < config_.source_check.size() && !config_.source_check[port]) return EngineDrop::kCount;
+  const uint8_t* eth = rte_pktmbuf_mtod(m, const uint8_t*);
+  if (p.CheckSource(pp.key.src, port, MacAt(eth + 6), config_.mode == ForwardMode::kBridge) !=
+      classify::SourceCheck::kOk)
+    return EngineDrop::kSpoofedSource;
+  return EngineDrop::kCount;
 }
 
 bool Worker::Evaluate(const PacketKey& key, const Program& p, PolicyIds* ids) const {
@@ -183,12 +210,32 @@ bool Worker::JudgeIp(const parse::ParsedPacket& pp, uint32_t bytes, const Progra
       counters_.Drop(EngineDrop::kNonFirstFragment);
       return false;
     }
+    if (!fragments_.Add(pp.key, pp.fragment_id, pp.fragment_offset, FragmentBytes(pp))) {
+      counters_.Drop(EngineDrop::kOverlappingFragment);
+      return false;
+    }
     return FollowFlow(flow, bytes, p);
   }
-  // ICMP errors about a tracked flow follow that flow.
+  // A second first fragment of a datagram overlaps the first one.
+  if (pp.is_fragment && fragments_.Find(pp.key, pp.fragment_id, now) != FragmentCache::kNone) {
+    fragments_.Forget(pp.key, pp.fragment_id);
+    counters_.Drop(EngineDrop::kOverlappingFragment);
+    return false;
+  }
+  // An ICMP error follows the flow it quotes only when that flow can have
+  // caused it (conntrack::FlowTable::LookupIcmpError: back to the quoted
+  // packet's sender, bounded length) and it does not come from a workload
+  // outside that flow (workloads are not routers on its path); any other
+  // error is judged by policy like any packet.
   if (pp.is_icmp_error && pp.has_inner) {
-    conntrack::LookupResult related = flows_->Lookup(pp.inner_key, now);
-    if (related.hit()) return FollowFlow(related.handle, bytes, p);
+    const uint32_t from = p.endpoint_index.Find(pp.key.src);
+    const bool foreign_workload = from != classify::kNoEndpoint && p.endpoints[from].workload &&
+                                  !(pp.key.src == pp.inner_key.dst);
+    if (!foreign_workload) {
+      conntrack::LookupResult related =
+          flows_->LookupIcmpError(pp.key, pp.l3_length, pp.inner_key, now);
+      if (related.hit()) return FollowFlow(related.handle, bytes, p);
+    }
   }
 
   conntrack::LookupResult hit = flows_->Lookup(pp.key, now);
@@ -224,7 +271,7 @@ bool Worker::JudgeIp(const parse::ParsedPacket& pp, uint32_t bytes, const Progra
   const FlowEntry& e = flows_->entry(handle);
   Count(e, bytes);
   bool allowed = e.verdict == conntrack::Verdict::kAllow;
-  if (pp.is_fragment) fragments_.Remember(pp.key, pp.fragment_id, handle, now);
+  if (pp.is_fragment) fragments_.Remember(pp.key, pp.fragment_id, handle, FragmentBytes(pp), now);
   if (!allowed) counters_.Drop(EngineDrop::kPolicyDeny);
   return allowed;
 }

@@ -1,9 +1,12 @@
 // Worker: one poll-mode loop per worker lcore.
 //
 // Life of a packet (see dataplane/README.md): rx burst of 32 -> parse ->
-// non-IP frames (ARP, ...) and IPv6 ND go straight to forwarding -> IP:
-// fragments follow their first fragment, ICMP errors follow the flow they
-// quote, everything else looks up its flow: a hit follows the flow's verdict
+// admission (EtherTypes we do not forward are dropped; a known endpoint's
+// source address only from its own port) -> ARP and IPv6 ND go straight to
+// forwarding -> IP: fragments follow their first fragment (overlaps drop),
+// ICMP errors follow the flow they quote when that flow can have caused
+// them, everything else looks up its flow (a SYN in a flow's reply direction
+// is a new connection): a hit follows the flow's verdict
 // (re-judged first if the program changed and re-evaluation is on), a miss is
 // judged by the current Program and inserted (fail closed when the table is
 // full) -> counters on the slots of the policies that decided -> forwarded
@@ -43,6 +46,13 @@ struct WorkerConfig {
   std::vector<uint16_t> tx_queue;                 // by port: this worker's TX queue there
   uint16_t num_ports = 0;
   ForwardMode mode = ForwardMode::kBridge;
+  // By port id: validate source addresses there (Program::CheckSource);
+  // missing ports validate. Off only for a port that must carry other
+  // endpoints' addresses (a mirror, a trunk whose endpoints are misnamed).
+  std::vector<uint8_t> source_check;
+  // EtherTypes other than IPv4, IPv6 and ARP that are forwarded (without
+  // policy); every other one is dropped (ether_type_not_allowed).
+  std::vector<uint16_t> pass_ether_types;
   bool reevaluate = true;
   size_t flows = 1 << 20;
   // Connection-tracking timeouts in seconds, by protocol and TCP state.
@@ -87,6 +97,11 @@ class Worker {
 
   void ProcessBurst(uint16_t port, rte_mbuf** pkts, uint16_t n, const classify::Program& p,
                     uint64_t now);
+  // Checks that hold before any policy: the EtherType is one we forward, and
+  // a known endpoint's source address arrives from where it lives. Returns
+  // the drop reason, or EngineDrop::kCount to go on.
+  EngineDrop Admit(uint16_t port, const rte_mbuf* m, const parse::ParsedPacket& pp,
+                   const classify::Program& p) const;
   // Decides an IP packet: true to forward.
   bool JudgeIp(const parse::ParsedPacket& pp, uint32_t bytes, const classify::Program& p,
                uint64_t now);

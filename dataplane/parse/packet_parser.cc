@@ -86,6 +86,7 @@ struct Ipv6Chain {
   bool more_fragments = false;
   uint16_t fragment_offset = 0;
   uint32_t fragment_id = 0;
+  uint32_t fragment_data_offset = 0;
 };
 
 // Walks the extension headers of the IPv6 packet whose fixed header starts at
@@ -122,6 +123,7 @@ DropReason WalkIpv6Chain(const uint8_t* data, uint32_t ip, uint32_t end, Ipv6Cha
         chain->more_fragments = more;
         chain->fragment_offset = static_cast<uint16_t>(offset);
         chain->fragment_id = Load32(h + 4);
+        chain->fragment_data_offset = cur;
         if (offset != 0) break;
       }
       continue;
@@ -244,6 +246,12 @@ DropReason ParseL4(const uint8_t* data, uint32_t off, uint32_t end, bool v6, Par
       key.dst_port = p[1];
       if (v6 ? IsIcmpv6Query(type) : IsIcmpv4Query(type)) out->icmp_id = Load16(p + 4);
       out->is_ipv6_nd = v6 && type >= 133 && type <= 137;
+      if (out->is_ipv6_nd) {
+        // Forwarded without policy: only what a neighbor can really send.
+        const uint32_t max = (type == 134 || type == 137) ? kMaxNdLengthLong : kMaxNdLength;
+        if (data[out->l3_offset + 7] != 255 || out->is_fragment || avail > max)
+          return DropReason::kBadNd;
+      }
       if (v6 ? IsIcmpv6Error(type) : IsIcmpv4Error(type)) {
         out->is_icmp_error = true;
         out->has_inner = ParseInner(data, off + kIcmpHeaderLength, end, v6, out);
@@ -287,6 +295,7 @@ DropReason ParseIpv4(const uint8_t* data, uint32_t off, uint32_t len, ParsedPack
     out->more_fragments = more;
     out->fragment_offset = static_cast<uint16_t>(fragment_offset);
     out->fragment_id = Load16(ip + 4);
+    out->fragment_data_offset = static_cast<uint16_t>(off + ihl);
     if (fragment_offset != 0) {
       out->l4_offset = static_cast<uint16_t>(off + ihl);
       return DropReason::kNone;
@@ -318,11 +327,26 @@ DropReason ParseIpv6(const uint8_t* data, uint32_t off, uint32_t len, ParsedPack
   out->more_fragments = chain.more_fragments;
   out->fragment_offset = chain.fragment_offset;
   out->fragment_id = chain.fragment_id;
+  out->fragment_data_offset = static_cast<uint16_t>(chain.fragment_data_offset);
   if (chain.is_fragment && !chain.is_first_fragment) {
     out->l4_offset = static_cast<uint16_t>(chain.upper_offset);
     return DropReason::kNone;
   }
   return ParseL4(data, chain.upper_offset, end, /*v6=*/true, out);
+}
+
+// Ethernet/IPv4 ARP (RFC 826): htype 1, ptype IPv4, hlen 6, plen 4.
+DropReason ParseArp(const uint8_t* data, uint32_t off, uint32_t len, ParsedPacket* out) {
+  out->l3 = L3::kArp;
+  constexpr uint32_t kArpLength = 28;
+  const uint8_t* a = data + off;
+  if (len - off < kArpLength || len - off > kMaxArpLength || Load16(a) != 1 ||
+      Load16(a + 2) != kEtherTypeIpv4 || a[4] != 6 || a[5] != 4)
+    return DropReason::kBadArp;
+  out->l3_length = kArpLength;
+  out->key.src = IpAddr::V4(Load32(a + 14));
+  out->key.dst = IpAddr::V4(Load32(a + 24));
+  return DropReason::kNone;
 }
 
 }  // namespace
@@ -346,6 +370,8 @@ const char* DropReasonName(DropReason reason) {
     case DropReason::kTruncatedL4: return "truncated_l4";
     case DropReason::kBadTcpDataOffset: return "bad_tcp_data_offset";
     case DropReason::kBadUdpLength: return "bad_udp_length";
+    case DropReason::kBadArp: return "bad_arp";
+    case DropReason::kBadNd: return "bad_nd";
     case DropReason::kCount: break;
   }
   return "unknown";
@@ -371,7 +397,7 @@ DropReason Parse(const uint8_t* data, uint32_t len, ParsedPacket* out) {
   switch (ether_type) {
     case kEtherTypeIpv4: return ParseIpv4(data, off, len, out);
     case kEtherTypeIpv6: return ParseIpv6(data, off, len, out);
-    case kEtherTypeArp: out->l3 = L3::kArp; return DropReason::kNone;
+    case kEtherTypeArp: return ParseArp(data, off, len, out);
     default: out->l3 = L3::kOther; return DropReason::kNone;
   }
 }

@@ -18,8 +18,10 @@
 //   kBadX        - header X is there but a field contradicts itself or the
 //                  buffer (a length larger than what was received, a header
 //                  length below the minimum, ...).
-//   A frame that is not IP (ARP, LLDP, 802.3/LLC, ...) is not malformed: it
-//   parses with L3::kArp or L3::kOther and the bridge decides what to do.
+//   A frame that is not IP (LLDP, 802.3/LLC, MPLS, ...) is not malformed: it
+//   parses with L3::kOther and the bridge decides what to do (by default it
+//   drops it). ARP parses with L3::kArp, must be Ethernet/IPv4 ARP and is
+//   size-bounded (kBadArp), since the bridge forwards it without policy.
 // * The L3 packet ends at the length its header announces (IPv4 total length,
 //   40 + IPv6 payload length); bytes after it are Ethernet padding and ignored.
 //   A length that runs past the buffer drops the frame.
@@ -63,6 +65,11 @@ enum class DropReason : uint8_t {
   kBadTcpDataOffset,              // Data offset < 5 or past the packet.
   kBadUdpLength,                  // UDP length < 8 or past the packet (not
                                   // checked on first fragments).
+  kBadArp,                        // Not Ethernet/IPv4 ARP (28 bytes), or more
+                                  // than kMaxArpLength bytes after the EtherType.
+  kBadNd,                         // IPv6 Neighbor Discovery with a hop limit
+                                  // other than 255, fragmented, or longer than
+                                  // kMaxNdLength / kMaxNdLengthLong.
   kCount,
 };
 
@@ -82,6 +89,18 @@ inline constexpr uint16_t kEtherTypeArp = 0x0806;
 inline constexpr uint16_t kEtherTypeVlan = 0x8100;
 inline constexpr uint16_t kEtherTypeQinQ = 0x88a8;
 inline constexpr uint16_t kEtherTypeIpv6 = 0x86dd;
+
+// ARP and Neighbor Discovery are forwarded without policy, so they must not
+// be able to carry data: an Ethernet/IPv4 ARP packet is 28 bytes, and
+// Ethernet pads frames to 60 (64 leaves room for any padding after tags).
+inline constexpr uint32_t kMaxArpLength = 64;
+// ICMPv6 message length (header + body + options) of router and neighbor
+// solicitations and neighbor advertisements (24 bytes + link-layer and nonce
+// options; SEND's certificate options do not fit and are refused) ...
+inline constexpr uint32_t kMaxNdLength = 256;
+// ... and of router advertisements and redirects, whose options (prefixes,
+// routes, DNS; the redirected packet) may fill the minimum IPv6 MTU.
+inline constexpr uint32_t kMaxNdLengthLong = 1280 - 40;
 
 // QinQ is the deepest stacking seen on the networks we bridge; a cap keeps the
 // loop bounded.
@@ -103,7 +122,9 @@ inline constexpr uint8_t kTcpUrg = 0x20;
 // unspecified.
 struct ParsedPacket {
   // The 5-tuple for policy. ICMP/ICMPv6: type in src_port, code in dst_port.
-  // Non-first fragments and protocols without ports: ports 0.
+  // Non-first fragments and protocols without ports: ports 0. ARP: src and
+  // dst are the sender and target protocol addresses (for source-address
+  // validation), proto and ports 0.
   classify::PacketKey key;
   L3 l3 = L3::kOther;
   // EtherType after the VLAN tags (tells kOther frames apart for counters).
@@ -145,8 +166,14 @@ struct ParsedPacket {
   uint16_t inner_icmp_id = 0;
 
   // ICMPv6 Neighbor Discovery (133 router solicitation .. 137 redirect): the
-  // bridge permits it like ARP.
+  // bridge permits it like ARP. Parse drops (kBadNd) what RFC 4861 receivers
+  // discard (hop limit not 255) and RFC 6980 forbids (fragments), and bounds
+  // its length (kMaxNdLength, kMaxNdLengthLong).
   bool is_ipv6_nd = false;
+
+  // Where offset 0 of a fragment's data is (after the IPv4 header, after the
+  // IPv6 fragment header): fragment_offset counts from there.
+  uint16_t fragment_data_offset = 0;
 };
 
 // Parses the frame in data[0, len). Returns kNone and fills *out, or the

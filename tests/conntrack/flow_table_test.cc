@@ -304,15 +304,46 @@ TEST(FlowTable, TcpMidStreamPickup) {
   EXPECT_EQ(t->entry(h).state, FlowState::kEstablished);
 }
 
-TEST(FlowTable, SimultaneousOpen) {
+// The pinhole attack: a frame spoofed as server:22 -> client:40001 (a SYN, a
+// bare ACK or a SYN-ACK) creates a flow whose reply direction is
+// client:40001 -> server:22. The client's own SYN on that tuple must not ride
+// the flow as a "reply": a bare SYN starts a connection, so it is stale in
+// every state and the caller judges it as a new flow.
+TEST(FlowTable, BareSynInReplyDirectionIsANewConnection) {
+  const PacketKey spoofed = Pkt("198.18.0.2", 22, "198.18.0.1", 40001);
+  for (uint8_t first : {kTcpSyn, kTcpAck, static_cast<uint8_t>(kTcpSyn | kTcpAck),
+                        static_cast<uint8_t>(kTcpAck | kPsh)}) {
+    auto t = MakeTable(4);
+    FlowHandle h = Packet(*t, spoofed, first, 1).handle;
+    const FlowState before = t->entry(h).state;
+    Seen syn = Packet(*t, Reverse(spoofed), kTcpSyn, 2);
+    EXPECT_EQ(syn.direction, Direction::kReply);
+    EXPECT_EQ(syn.result, UpdateResult::kStale)
+        << "first flags " << int{first} << ", state " << FlowStateName(before);
+    EXPECT_EQ(t->entry(h).packets[1], 0u);  // the SYN was not counted on the flow
+    EXPECT_EQ(t->entry(h).state, before);
+  }
+  // Also on an established connection: the responder's bare SYN is not part of it.
+  auto t = MakeTable(4);
+  const PacketKey c2s = Pkt("198.18.0.1", 40001, "198.18.0.2", 80);
+  FlowHandle h = Packet(*t, c2s, kTcpSyn, 1).handle;
+  Packet(*t, Reverse(c2s), kTcpSyn | kTcpAck, 2);
+  Packet(*t, c2s, kTcpAck, 3);
+  ASSERT_EQ(t->entry(h).state, FlowState::kEstablished);
+  EXPECT_EQ(Packet(*t, Reverse(c2s), kTcpSyn, 4).result, UpdateResult::kStale);
+  // SYN-ACK and other replies still ride it.
+  EXPECT_EQ(Packet(*t, Reverse(c2s), kTcpAck, 5).result, UpdateResult::kTracked);
+}
+
+// Simultaneous open (both sides send a bare SYN) is not tracked as one
+// connection: the second SYN is judged by policy as a connection of its own
+// (see BareSynInReplyDirectionIsANewConnection), as the pinhole fix requires.
+TEST(FlowTable, SimultaneousOpenSecondSynIsStale) {
   auto t = MakeTable(4);
   const PacketKey a2b = Pkt("198.18.0.9", 40000, "198.18.0.1", 5000);
   FlowHandle h = Packet(*t, a2b, kTcpSyn, 1).handle;
-  Packet(*t, Reverse(a2b), kTcpSyn, 2);
-  EXPECT_EQ(t->entry(h).state, FlowState::kSynRecv);
-  Packet(*t, a2b, kTcpSyn | kTcpAck, 3);
-  Packet(*t, a2b, kTcpAck, 4);
-  EXPECT_EQ(t->entry(h).state, FlowState::kEstablished);
+  EXPECT_EQ(Packet(*t, Reverse(a2b), kTcpSyn, 2).result, UpdateResult::kStale);
+  EXPECT_EQ(t->entry(h).state, FlowState::kSynSent);
 }
 
 TEST(FlowTable, UdpReplyMakesEstablished) {
@@ -330,6 +361,59 @@ TEST(FlowTable, UdpReplyMakesEstablished) {
   // TCP flag bits mean nothing to UDP.
   Packet(*t, q, kTcpRst | kTcpFin, 4);
   EXPECT_EQ(t->entry(first.handle).state, FlowState::kEstablished);
+}
+
+// ICMP errors relate to a flow only as Linux conntrack relates them: back to
+// the sender of the quoted packet, about a direction the flow has carried,
+// within a router's length limit. Client 198.18.0.1:40001 talks to server
+// 198.18.0.2:80; 198.18.0.66 is anyone else.
+TEST(FlowTable, IcmpErrorRelatesOnlyBackToTheQuotedSender) {
+  auto t = MakeTable(8);
+  const PacketKey c2s = Pkt("198.18.0.1", 40001, "198.18.0.2", 80);
+  FlowHandle h = Packet(*t, c2s, kTcpSyn, 1).handle;
+  // Port unreachable from the server (or a router) back to the client.
+  const PacketKey to_client = Pkt("198.18.0.2", 3, "198.18.0.1", 3, kProtoIcmp);
+  LookupResult r = t->LookupIcmpError(to_client, 56, c2s, 2);
+  EXPECT_EQ(r.handle, h);
+  EXPECT_EQ(r.direction, Direction::kOriginal);
+  const PacketKey from_router = Pkt("203.0.113.1", 11, "198.18.0.1", 0, kProtoIcmp);
+  EXPECT_EQ(t->LookupIcmpError(from_router, 576, c2s, 2).handle, h);
+
+  // The attack: the same quote sent anywhere else (to the server, to a third
+  // host) is not related, whoever the outer source claims to be.
+  const PacketKey to_server = Pkt("198.18.0.66", 3, "198.18.0.2", 3, kProtoIcmp);
+  EXPECT_FALSE(t->LookupIcmpError(to_server, 56, c2s, 2).hit());
+  const PacketKey to_other = Pkt("198.18.0.1", 3, "198.18.0.66", 3, kProtoIcmp);
+  EXPECT_FALSE(t->LookupIcmpError(to_other, 56, c2s, 2).hit());
+  // Too long to be a router's error: up to 1.4 KB of data would pass.
+  EXPECT_FALSE(t->LookupIcmpError(to_client, 577, c2s, 2).hit());
+  EXPECT_FALSE(t->LookupIcmpError(to_client, 1400, c2s, 2).hit());
+
+  // A quote of a reply packet the flow never carried is not consistent with it.
+  const PacketKey s2c = Reverse(c2s);
+  const PacketKey to_server_about_reply = Pkt("198.18.0.1", 3, "198.18.0.2", 3, kProtoIcmp);
+  EXPECT_FALSE(t->LookupIcmpError(to_server_about_reply, 56, s2c, 2).hit());
+  Packet(*t, s2c, kTcpSyn | kTcpAck, 3);
+  r = t->LookupIcmpError(to_server_about_reply, 56, s2c, 4);
+  EXPECT_EQ(r.handle, h);
+  EXPECT_EQ(r.direction, Direction::kReply);
+
+  // No flow, or an expired one: not related.
+  EXPECT_FALSE(
+      t->LookupIcmpError(to_client, 56, Pkt("198.18.0.1", 40002, "198.18.0.2", 80), 4).hit());
+  EXPECT_FALSE(t->LookupIcmpError(to_client, 56, c2s, 4 + TestTimeouts().tcp_established).hit());
+}
+
+TEST(FlowTable, IcmpV6ErrorLengthCapAndFamily) {
+  auto t = MakeTable(8);
+  const PacketKey c2s = Pkt("2001:db8::1", 40001, "2001:db8::2", 53, kProtoUdp);
+  FlowHandle h = Packet(*t, c2s, 0, 1).handle;
+  const PacketKey too_big = Pkt("2001:db8::fe", 2, "2001:db8::1", 0, kProtoIcmpV6);
+  EXPECT_EQ(t->LookupIcmpError(too_big, 1280, c2s, 2).handle, h);
+  EXPECT_FALSE(t->LookupIcmpError(too_big, 1281, c2s, 2).hit());
+  // An IPv4 error cannot quote an IPv6 flow.
+  const PacketKey v4 = Pkt("203.0.113.1", 3, "198.18.0.1", 3, kProtoIcmp);
+  EXPECT_FALSE(t->LookupIcmpError(v4, 56, c2s, 2).hit());
 }
 
 TEST(FlowTable, IcmpEchoReplyFollowsRequest) {
@@ -824,16 +908,15 @@ struct Model {
       f.state = S::kClosed;
       return UpdateResult::kTracked;
     }
+    if (syn && !ack && !orig) return UpdateResult::kStale;  // a new connection the other way
     if (f.state == S::kClosed) {
       if (!(syn && !ack)) return UpdateResult::kTracked;
-      if (!orig) return UpdateResult::kStale;
       f.state = S::kSynSent;
       f.fin[0] = f.fin[1] = false;
       return UpdateResult::kReopened;
     }
     const S s = f.state;
     if (syn && !ack && orig && s == S::kNew) f.state = S::kSynSent;
-    if (syn && !ack && !orig && s == S::kSynSent) f.state = S::kSynRecv;
     if (syn && ack && !orig && (s == S::kNew || s == S::kSynSent)) f.state = S::kSynRecv;
     if (!syn && orig && ack && s == S::kSynRecv) f.state = S::kEstablished;
     if (!syn && !orig && s == S::kNew) f.state = S::kEstablished;

@@ -180,11 +180,13 @@ done
 log "http servers listening on $SERVER_IP:$ALLOWED_PORT and :$DENIED_PORT"
 
 # ---------------------------------------------------------------------------
-# tierwalld bridging the two root-side veth ends.
+# tierwalld bridging the two root-side veth ends, each port named after the
+# interfaceName of the endpoint behind it (source-address validation).
 # ---------------------------------------------------------------------------
 "$TIERWALLD" --no-huge -m 512 --no-pci --file-prefix "$P" -l 0,1 \
   "--vdev=net_af_packet0,iface=$VC" "--vdev=net_af_packet1,iface=$VS" \
   -- --forward bridge -f "$POLICY_DIR" --stats-json "$STATS" \
+  --port-name 0=client-eth0 --port-name 1=server-eth0 \
   >"$DAEMON_LOG" 2>&1 &
 DAEMON_PID=$!
 log "tierwalld pid $DAEMON_PID"

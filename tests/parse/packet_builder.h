@@ -30,6 +30,7 @@ struct Ipv4Options {
 
 struct Ipv6Options {
   uint8_t version = 6;
+  uint8_t hop_limit = 64;  // Neighbor Discovery needs 255.
   std::optional<uint16_t> payload_length;
   std::optional<uint8_t> next_header;
 };
@@ -98,7 +99,7 @@ class PacketBuilder {
     Append16(o.payload_length.value_or(0));
     proto_pos_ = bytes_.size();
     Append8(o.next_header.value_or(59));
-    Append8(64);
+    Append8(o.hop_limit);
     Append128(Addr(src).bits);
     Append128(Addr(dst).bits);
     proto_fixed_ = o.next_header.has_value();

@@ -313,7 +313,8 @@ TEST(ParseTest, IcmpIdentifierOnlyForQueries) {
                                          {true, 129, 0x1234},
                                          {true, 135, 0},
                                          {true, 1, 0}}) {
-    const Frame f = c.v6 ? E().Ipv6(kA6, kB6).Icmp6(c.type, 0, 0x1234).Build()
+    // Hop limit 255: Neighbor Discovery (135) needs it to parse at all.
+    const Frame f = c.v6 ? E().Ipv6(kA6, kB6, {.hop_limit = 255}).Icmp6(c.type, 0, 0x1234).Build()
                          : E().Ipv4(kA, kB).Icmp(c.type, 0, 0x1234).Build();
     const Result r = ParseExact(f);
     ASSERT_EQ(r.reason, DropReason::kNone);
@@ -324,12 +325,83 @@ TEST(ParseTest, IcmpIdentifierOnlyForQueries) {
 
 TEST(ParseTest, Ipv6NeighborDiscovery) {
   for (int type = 120; type < 145; ++type) {
-    const Result r = ParseExact(E().Ipv6(kA6, kB6).Icmp6(static_cast<uint8_t>(type), 0).Build());
+    const Result r = ParseExact(
+        E().Ipv6(kA6, kB6, {.hop_limit = 255}).Icmp6(static_cast<uint8_t>(type), 0).Build());
     ASSERT_EQ(r.reason, DropReason::kNone);
     EXPECT_EQ(r.p.is_ipv6_nd, type >= 133 && type <= 137) << type;
   }
   // ND types mean nothing in ICMPv4.
   EXPECT_FALSE(ParseExact(E().Ipv4(kA, kB).Icmp(135, 0).Build()).p.is_ipv6_nd);
+}
+
+// ND is forwarded without policy, so only what a neighbor can send passes:
+// hop limit 255 (RFC 4861: it was not routed), unfragmented (RFC 6980),
+// bounded length (else up to 1.4 KB of anything reaches any host).
+TEST(ParseTest, Ipv6NeighborDiscoveryIsBounded) {
+  auto nd = [](uint8_t type, size_t body, uint8_t hop_limit = 255) {
+    return E().Ipv6(kA6, kB6, {.hop_limit = hop_limit}).Icmp6(type, 0).Payload(body).Build();
+  };
+  EXPECT_EQ(ParseExact(nd(135, 24)).reason, DropReason::kNone);
+  EXPECT_EQ(ParseExact(nd(135, 24, 254)).reason, DropReason::kBadNd);
+  EXPECT_EQ(ParseExact(nd(136, 24, 64)).reason, DropReason::kBadNd);
+  // 8 bytes of ICMPv6 header + body.
+  EXPECT_EQ(ParseExact(nd(135, dp::parse::kMaxNdLength - 8)).reason, DropReason::kNone);
+  EXPECT_EQ(ParseExact(nd(135, dp::parse::kMaxNdLength - 7)).reason, DropReason::kBadNd);
+  EXPECT_EQ(ParseExact(nd(133, 1400)).reason, DropReason::kBadNd);
+  EXPECT_EQ(ParseExact(nd(134, dp::parse::kMaxNdLengthLong - 8)).reason, DropReason::kNone);
+  EXPECT_EQ(ParseExact(nd(134, dp::parse::kMaxNdLengthLong - 7)).reason, DropReason::kBadNd);
+  EXPECT_EQ(ParseExact(nd(137, dp::parse::kMaxNdLengthLong - 7)).reason, DropReason::kBadNd);
+  // A first fragment carrying an NS header.
+  EXPECT_EQ(ParseExact(E().Ipv6(kA6, kB6, {.hop_limit = 255})
+                           .Ipv6Frag(0, true, 9)
+                           .Icmp6(135, 0)
+                           .Payload(24)
+                           .Build())
+                .reason,
+            DropReason::kBadNd);
+  // Other ICMPv6 messages are not bounded here (policy judges them).
+  EXPECT_EQ(ParseExact(nd(128, 1400, 64)).reason, DropReason::kNone);
+}
+
+// ARP is forwarded without policy too: Ethernet/IPv4 ARP only, no room for
+// data, and its sender address is what source validation checks.
+TEST(ParseTest, ArpIsEthernetIpv4AndBounded) {
+  Frame request = E().Arp().Build();
+  request[14 + 14 + 3] = 1;  // sender protocol address 0.0.0.1
+  request[14 + 24 + 3] = 2;  // target protocol address 0.0.0.2
+  Result r = ParseExact(request);
+  ASSERT_EQ(r.reason, DropReason::kNone);
+  EXPECT_EQ(r.p.l3, L3::kArp);
+  EXPECT_EQ(r.p.key.src, IpAddr::V4(1));
+  EXPECT_EQ(r.p.key.dst, IpAddr::V4(2));
+  // Padded to the Ethernet minimum, and behind two tags: fine.
+  EXPECT_EQ(ParseExact(E().Arp().Payload(18).Build()).reason, DropReason::kNone);
+  EXPECT_EQ(ParseExact(E().Vlan(1, 0x88a8).Vlan(2).Arp().Payload(36).Build()).reason,
+            DropReason::kNone);
+  // Data riding on an ARP frame.
+  EXPECT_EQ(ParseExact(E().Arp().Payload(dp::parse::kMaxArpLength - 27).Build()).reason,
+            DropReason::kBadArp);
+  EXPECT_EQ(ParseExact(E().Arp().Payload(1400).Build()).reason, DropReason::kBadArp);
+  // Not Ethernet/IPv4: hardware type 6, protocol 0x86dd, sizes 8/16.
+  for (size_t at : {15u, 17u, 18u, 19u}) {
+    Frame f = E().Arp().Build();
+    f[at] ^= 0x04;
+    EXPECT_EQ(ParseExact(f).reason, DropReason::kBadArp) << "byte " << at;
+  }
+  EXPECT_EQ(ParseExact(Truncate(E().Arp().Build(), 14 + 27)).reason, DropReason::kBadArp);
+}
+
+// Where a fragment's data starts, so that overlaps can be measured.
+TEST(FragmentTest, FragmentDataOffset) {
+  Result r = ParseExact(E().Ipv4(kA, kB, {.ihl = 6, .id = 1, .more_fragments = true})
+                            .Udp(1, 2, 100)
+                            .Payload(8)
+                            .Build());
+  ASSERT_EQ(r.reason, DropReason::kNone);
+  EXPECT_EQ(r.p.fragment_data_offset, 14 + 24);
+  r = ParseExact(E().Ipv6(kA6, kB6).Ipv6Ext(0).Ipv6Frag(64, false, 77).Payload(3).Build());
+  ASSERT_EQ(r.reason, DropReason::kNone);
+  EXPECT_EQ(r.p.fragment_data_offset, 14 + 40 + 8 + 8);
 }
 
 TEST(ParseTest, EthernetPaddingIsIgnored) {
@@ -767,6 +839,11 @@ std::vector<DropCase> DropCases() {
        DropReason::kBadUdpLength},
       {"udp_length_past_packet", E().Ipv4(kA, kB).Udp(1, 2, 13).Payload(4).Build(),
        DropReason::kBadUdpLength},
+      {"arp_with_data", E().Arp().Payload(100).Build(), DropReason::kBadArp},
+      {"arp_not_ipv4",
+       E().EtherType(0x0806).Raw({0, 1, 0x86, 0xdd, 6, 16, 0, 1}).Payload(40).Build(),
+       DropReason::kBadArp},
+      {"nd_hop_limit_64", E().Ipv6(kA6, kB6).Icmp6(135, 0).Payload(24).Build(), DropReason::kBadNd},
       // The IP header wins over a wrong UDP length hidden in the padding.
       {"udp_length_in_padding", E().Ipv4(kA, kB).Udp(1, 2, 12).Pad(4).Build(),
        DropReason::kBadUdpLength},
@@ -816,7 +893,7 @@ std::vector<Frame> Seeds() {
       E().Vlan(9).Ipv6(kA6, kB6).Ipv6Frag(0, true, 77).Udp(1, 2, 500).Payload(8).Build(),
       E().Ipv6(kA6, kB6).Ipv6Ext(0).Ipv6Frag(64, false, 77).Payload(3).Build(),
       E().Ipv6(kRouter6, kA6).Icmp6(1, 3).Ipv6(kA6, kB6).Ipv6Ext(60).Udp(1, 2).Build(),
-      E().Ipv6(kA6, kB6).Icmp6(135, 0).Payload(24).Build(),
+      E().Ipv6(kA6, kB6, {.hop_limit = 255}).Icmp6(135, 0).Payload(24).Build(),
   };
 }
 
@@ -840,6 +917,10 @@ TEST(TruncationTest, EveryPrefixOfAValidFrameDropsWithinBounds) {
 void CheckInvariants(const ParsedPacket& p, uint32_t len) {
   ASSERT_LE(p.vlan_count, 2);
   ASSERT_EQ(p.l3_offset, 14u + 4u * p.vlan_count);
+  if (p.l3 == L3::kArp) {
+    ASSERT_GE(len - p.l3_offset, 28u);  // what passes without policy is bounded
+    ASSERT_LE(len - p.l3_offset, dp::parse::kMaxArpLength);
+  }
   if (p.l3 != L3::kIpv4 && p.l3 != L3::kIpv6) {
     ASSERT_EQ(p.l4_offset, 0);
     ASSERT_FALSE(p.is_fragment);
@@ -872,6 +953,12 @@ void CheckInvariants(const ParsedPacket& p, uint32_t len) {
   }
   if (p.is_ipv6_nd) {
     ASSERT_EQ(p.l3, L3::kIpv6);
+    ASSERT_FALSE(p.is_fragment);
+    ASSERT_LE(uint32_t{p.l3_offset} + p.l3_length - p.l4_offset, dp::parse::kMaxNdLengthLong);
+  }
+  if (p.is_fragment) {
+    ASSERT_GE(p.fragment_data_offset, p.l3_offset + min_header);
+    ASSERT_LE(p.fragment_data_offset, p.l3_offset + p.l3_length);
   }
 }
 
