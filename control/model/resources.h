@@ -160,6 +160,17 @@ struct Namespace {
   SourceRef source;
 };
 
+// A Kubernetes v1 ServiceAccount: only its labels matter to policy. Calico
+// turns it into profile `ksa.<namespace>.<name>` whose labels (prefixed
+// `pcsa.`, plus pcsa.projectcalico.org/name) its pods inherit; that is what
+// serviceAccountSelector and serviceAccounts.selector match.
+struct ServiceAccount {
+  std::string name;
+  std::string namespace_;
+  Labels labels;
+  SourceRef source;
+};
+
 struct Profile {
   std::string name;
   Labels labels_to_apply;
@@ -176,6 +187,7 @@ struct ResourceSet {
   std::vector<NetworkSet> network_sets;
   std::vector<Namespace> namespaces;
   std::vector<Profile> profiles;
+  std::vector<ServiceAccount> service_accounts;
 };
 
 const char* ActionName(Action a);  // "Allow", "Deny", "Pass", "Log"

@@ -250,11 +250,18 @@ TEST(ReferenceEvaluator, StagedPoliciesOnlyAffectPending) {
   EXPECT_EQ(r.ingress->pending_verdict, "deny");
 }
 
-TEST(ReferenceEvaluator, NotSelectorMatchesUnknownAndNamespaceRules) {
+// libcalico-go rules.go getEndpointSelector: in a namespaced policy a rule
+// side with only a notSelector still gets the namespace selector, so it
+// selects the policy's namespace minus the notSelector (Felix folds the
+// notSelector in: rule_scanner.go combineMatchesIfPossible). Only a side with
+// no positive selector at all (a global policy) matches unknown addresses.
+TEST(ReferenceEvaluator, NotSelectorOnlyIsScopedToThePolicyNamespace) {
   ResourceSet rs;
   rs.endpoints = {Wep("a", "web", "198.18.0.1", {{"app", "web"}}),
                   Wep("b", "db", "198.18.0.2", {{"app", "db"}}),
-                  Hep("node1", "198.18.1.1", {{"app", "web"}})};
+                  Hep("node1", "198.18.1.1", {{"app", "web"}}),
+                  Wep("b", "cache", "198.18.0.3", {{"app", "cache"}}),
+                  Wep("b", "web2", "198.18.0.4", {{"app", "web"}})};
   Policy np = Np("b", "default", "np", 1);
   Rule r0 = MakeRule(Action::kAllow);
   r0.source.not_selector = Sel("app == 'web'");
@@ -262,14 +269,35 @@ TEST(ReferenceEvaluator, NotSelectorMatchesUnknownAndNamespaceRules) {
   np.applies_egress = false;
   rs.policies = {np};
 
-  // Unknown source: not in the set -> allowed.
+  // Unknown source: outside namespace b -> no match, end of tier.
   RefTraceReport r = ReferenceEvaluate(rs, TcpPacket("203.0.113.9", "198.18.0.2", 80));
-  EXPECT_EQ(r.verdict, "allow");
-  EXPECT_THAT(r.ingress->enforced, ElementsAre("0|default|b/default.np|allow|0"));
-  // a/web has app=web but is not in namespace b: NP candidates are b's only,
-  // so it is not in the notSelector's set -> allowed.
+  EXPECT_EQ(r.verdict, "deny");
+  EXPECT_THAT(r.ingress->enforced, ElementsAre("0|default|b/default.np|deny|-1"));
+  // a/web and the host endpoint are outside namespace b as well.
   r = ReferenceEvaluate(rs, TcpPacket("198.18.0.1", "198.18.0.2", 80));
+  EXPECT_THAT(r.ingress->enforced, ElementsAre("0|default|b/default.np|deny|-1"));
+  r = ReferenceEvaluate(rs, TcpPacket("198.18.1.1", "198.18.0.2", 80));
+  EXPECT_THAT(r.ingress->enforced, ElementsAre("0|default|b/default.np|deny|-1"));
+  // In namespace b: allowed unless app=web.
+  r = ReferenceEvaluate(rs, TcpPacket("198.18.0.3", "198.18.0.2", 80));
   EXPECT_THAT(r.ingress->enforced, ElementsAre("0|default|b/default.np|allow|0"));
+  r = ReferenceEvaluate(rs, TcpPacket("198.18.0.4", "198.18.0.2", 80));
+  EXPECT_THAT(r.ingress->enforced, ElementsAre("0|default|b/default.np|deny|-1"));
+
+  // The same rule in a global policy has no positive selector: every address
+  // but those of app=web things (in any namespace) matches.
+  Policy gnp = Gnp("default", "g", 1);
+  gnp.selector = Sel("projectcalico.org/namespace == 'b'");
+  gnp.ingress = {r0};
+  gnp.applies_egress = false;
+  ResourceSet global_rs = rs;
+  global_rs.policies = {gnp};
+  EXPECT_EQ(ReferenceEvaluate(global_rs, TcpPacket("203.0.113.9", "198.18.0.2", 80)).verdict,
+            "allow");
+  EXPECT_EQ(ReferenceEvaluate(global_rs, TcpPacket("198.18.0.1", "198.18.0.2", 80)).verdict,
+            "deny");
+  EXPECT_EQ(ReferenceEvaluate(global_rs, TcpPacket("198.18.1.1", "198.18.0.2", 80)).verdict,
+            "deny");
 
   // With namespaceSelector global(): only non-namespaced things are candidates,
   // so the host endpoint is in the set and denied; the pod is not.
