@@ -31,6 +31,7 @@ ResourceIndex::ResourceIndex(const model::ResourceSet& resources) : resources_(r
       const selector::Labels* ns = namespace_labels(e.namespace_);
       Inherit(kNamespaceLabelPrefix, e.namespace_, ns ? *ns : no_labels, &labels);
     }
+    if (!e.orchestrator.empty()) labels[std::string(kOrchestratorLabel)] = e.orchestrator;
     if (!e.service_account.empty()) {
       labels[std::string(kServiceAccountLabel)] = e.service_account;
       // A pod's service account always exists in Kubernetes; one that was not

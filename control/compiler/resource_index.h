@@ -3,9 +3,8 @@
 //
 // Labels are what Felix's label index sees (see
 // /work/shared/docs/calico-semantics.md and control/README.md):
-//  - an endpoint's own labels (WorkloadEndpoints carry
-//    projectcalico.org/orchestrator from the loader), then
-//    projectcalico.org/namespace (namespaced things) and
+//  - an endpoint's own labels, then projectcalico.org/orchestrator
+//    (WorkloadEndpoints), projectcalico.org/namespace (namespaced things) and
 //    projectcalico.org/serviceaccount;
 //  - inherited, as from Calico's profiles: the namespace's labels prefixed
 //    `pcns.` plus pcns.projectcalico.org/name (profile kns.<ns>; namespaced
@@ -29,6 +28,7 @@ inline constexpr std::string_view kNamespaceLabelPrefix = "pcns.";
 inline constexpr std::string_view kServiceAccountLabelPrefix = "pcsa.";
 inline constexpr std::string_view kServiceAccountLabel = "projectcalico.org/serviceaccount";
 inline constexpr std::string_view kNameLabel = "projectcalico.org/name";
+inline constexpr std::string_view kOrchestratorLabel = "projectcalico.org/orchestrator";
 
 // Where a rule or policy lives: a namespace, or nowhere (global).
 struct Scope {

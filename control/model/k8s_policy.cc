@@ -134,10 +134,12 @@ absl::StatusOr<Peer> ParsePeer(const YAML::Node& node, absl::string_view path) {
       for (const YAML::Node& item : *ex) {
         std::string item_path = Item(b.PathOf("except"), i++);
         TW_ASSIGN_OR_RETURN(Cidr e, ParseMaskedCidr(item, item_path));
-        if (e.addr.family != net.addr.family || e.prefix_len < net.prefix_len ||
+        // Kubernetes' ValidateIPBlock: a strict subset of cidr.
+        if (e.addr.family != net.addr.family || e.prefix_len <= net.prefix_len ||
             !net.Contains(e.addr)) {
-          return FieldError(item_path, absl::StrCat(Quote(e.ToString()), " is not inside ",
-                                                    Quote(net.ToString())));
+          return FieldError(item_path,
+                            absl::StrCat(Quote(e.ToString()), " is not a strict subset of ",
+                                         Quote(net.ToString())));
         }
         peer.entity.not_nets.push_back(e);
       }

@@ -140,6 +140,10 @@ struct Endpoint {
   // account), as Calico does under Kubernetes.
   std::vector<std::string> profiles;
   std::string service_account;
+  // WorkloadEndpoint spec.orchestrator ("k8s" when omitted); empty for host
+  // endpoints. Selectors see it as the label projectcalico.org/orchestrator,
+  // which libcalico-go stores on every WorkloadEndpoint.
+  std::string orchestrator;
   std::string node;
   std::string interface_name;
   SourceRef source;

@@ -350,7 +350,8 @@ absl::Status ParseWorkloadEndpoint(const MapReader& top, const Meta& meta, Sourc
   // projectcalico.org/orchestrator = spec.orchestrator (updateLabelsForStorage),
   // and converted Kubernetes policies select `projectcalico.org/orchestrator
   // == 'k8s'`. Tierwall models Calico on Kubernetes, where every workload
-  // endpoint is a pod, so an omitted orchestrator means k8s.
+  // endpoint is a pod, so an omitted orchestrator means k8s. The compiler adds
+  // the label; `labels` stay as written.
   std::string orchestrator = "k8s";
   TW_RETURN_IF_ERROR(read_string("orchestrator", &orchestrator));
   if (orchestrator.empty()) {
@@ -362,7 +363,7 @@ absl::Status ParseWorkloadEndpoint(const MapReader& top, const Meta& meta, Sourc
                       absl::StrCat(Quote(it->second), " disagrees with spec.orchestrator ",
                                    Quote(orchestrator), " (Calico sets this label from it)"));
   }
-  ep.labels[std::string(kOrchestratorLabel)] = orchestrator;
+  ep.orchestrator = orchestrator;
   for (const char* ignored :
        {"workload", "containerID", "endpoint", "ipv4Gateway", "ipv6Gateway", "mac"}) {
     std::string unused;

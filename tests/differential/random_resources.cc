@@ -506,10 +506,8 @@ ResourceSet RandomResources(uint64_t seed) {
       e.node = "node1";
       e.interface_name = absl::StrCat("cali", i);
       if (rng.Chance(0.5)) e.service_account = rng.Pick(kServiceAccounts);
-      // The loader sets this label from spec.orchestrator (k8s by default).
-      const int o = static_cast<int>(rng.Int(0, 19));
-      if (o < 17) e.labels["projectcalico.org/orchestrator"] = "k8s";
-      if (o == 17) e.labels["projectcalico.org/orchestrator"] = "openstack";
+      // spec.orchestrator: the loader's default k8s for most, some other.
+      e.orchestrator = rng.Chance(0.85) ? "k8s" : "openstack";
     }
     const int fam = static_cast<int>(rng.Int(0, 9));
     if (fam < 6) {
@@ -883,6 +881,7 @@ std::string DumpResources(const ResourceSet& rs) {
     absl::StrAppend(&out, "  labels: ", LabelsStr(e.labels), "\n  ips: [", absl::StrJoin(ips, ", "),
                     "]\n");
     if (!ports.empty()) absl::StrAppend(&out, "  ports: [", absl::StrJoin(ports, ", "), "]\n");
+    if (!e.orchestrator.empty()) absl::StrAppend(&out, "  orchestrator: ", e.orchestrator, "\n");
     if (!e.service_account.empty()) {
       absl::StrAppend(&out, "  serviceAccount: ", e.service_account, "\n");
     }

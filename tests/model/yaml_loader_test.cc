@@ -202,9 +202,8 @@ TEST_F(AllKindsTest, Endpoints) {
   EXPECT_EQ(w.kind, EndpointKind::kWorkload);
   EXPECT_EQ(w.name, "web-0");  // spec.pod wins over metadata.name
   EXPECT_EQ(w.namespace_, "shop");
-  // The loader adds the orchestrator label, as libcalico-go stores it.
-  EXPECT_EQ(w.labels,
-            L({{"app", "web"}, {"projectcalico.org/orchestrator", "k8s"}, {"version", "2"}}));
+  EXPECT_EQ(w.labels, L({{"app", "web"}, {"version", "2"}}));
+  EXPECT_EQ(w.orchestrator, "k8s");
   EXPECT_EQ(w.node, "node1");
   EXPECT_EQ(w.interface_name, "cali1234");
   EXPECT_EQ(w.service_account, "web");
@@ -693,8 +692,12 @@ TEST(Errors, TableOfBadInputs) {
       {K8s("  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8}, podSelector: {}}]}]\n"),
        "bad.yaml doc 1: spec.ingress[0].from[0].ipBlock: may not be combined"},
       {K8s("  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8, except: [11.0.0.0/24]}}]}]\n"),
-       "bad.yaml doc 1: spec.ingress[0].from[0].ipBlock.except[0]: \"11.0.0.0/24\" is not inside "
-       "\"10.0.0.0/8\""},
+       "bad.yaml doc 1: spec.ingress[0].from[0].ipBlock.except[0]: \"11.0.0.0/24\" is not a strict "
+       "subset of \"10.0.0.0/8\""},
+      // Kubernetes' ValidateIPBlock: except must be strictly inside cidr.
+      {K8s("  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.0.0.0/8]}}]}]\n"),
+       "bad.yaml doc 1: spec.ingress[0].from[0].ipBlock.except[0]: \"10.0.0.0/8\" is not a strict "
+       "subset of \"10.0.0.0/8\""},
       {K8s("  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0}}]}]\n"),
        "bad.yaml doc 1: spec.ingress[0].from[0].ipBlock.cidr: \"10.0.0.0\" is not a valid CIDR"},
       {K8s("  ingress: [{ports: [{protocol: ICMP}]}]\n"),

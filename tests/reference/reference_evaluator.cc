@@ -120,6 +120,8 @@ Labels EffectiveLabels(const ResourceSet& rs, const Endpoint& e) {
   Labels labels = e.labels;
   if (!e.namespace_.empty()) labels[std::string(kNamespaceLabel)] = e.namespace_;
   if (!e.service_account.empty()) labels[std::string(kServiceAccountLabel)] = e.service_account;
+  // libcalico-go updateLabelsForStorage: the orchestrator as a label.
+  if (!e.orchestrator.empty()) labels["projectcalico.org/orchestrator"] = e.orchestrator;
   if (!e.namespace_.empty()) {
     AddPrefixed(NamespaceLabels(rs, e.namespace_), "pcns.", e.namespace_, &labels);
   }

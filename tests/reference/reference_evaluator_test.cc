@@ -500,3 +500,50 @@ TEST(ReferenceEvaluator, Ipv6AndNotNets) {
 
 }  // namespace
 }  // namespace tierwall::test
+
+namespace tierwall::test {
+namespace {
+
+// ServiceAccountToProfile: an account's labels reach its pods as pcsa.<key>,
+// which serviceAccounts.selector matches (parseServiceAccounts prefixes it).
+TEST(ReferenceEvaluator, ServiceAccountSelectorMatchesAccountLabels) {
+  ResourceSet rs;
+  rs.service_accounts = {ctl::model::ServiceAccount{"api", "a", {{"tier", "gold"}}, {}}};
+  Endpoint client = Wep("a", "client", "198.18.0.1");
+  client.service_account = "api";
+  Endpoint other = Wep("a", "other", "198.18.0.3");
+  other.service_account = "batch";  // no ServiceAccount document: no labels
+  rs.endpoints = {client, Wep("a", "db", "198.18.0.2"), other};
+  Policy np = Np("a", "default", "np", 1);
+  Rule r0 = MakeRule(Action::kAllow);
+  ctl::model::ServiceAccountMatch sa;
+  sa.selector = Sel("tier == 'gold'");
+  r0.source.service_accounts = sa;
+  np.ingress = {r0};
+  np.applies_egress = false;
+  rs.policies = {np};
+  EXPECT_EQ(ReferenceEvaluate(rs, TcpPacket("198.18.0.1", "198.18.0.2", 80)).verdict, "allow");
+  EXPECT_EQ(ReferenceEvaluate(rs, TcpPacket("198.18.0.3", "198.18.0.2", 80)).verdict, "deny");
+}
+
+// A rule whose ports are all named has no protocol; a named port then
+// matches with its own protocol (Felix's ProtocolAny named-port IP sets).
+TEST(ReferenceEvaluator, NamedPortWithoutProtocolUsesItsOwn) {
+  ResourceSet rs;
+  Endpoint db = Wep("a", "db", "198.18.0.2");
+  db.ports = {ctl::model::NamedPort{"dns", 17, 53}};
+  rs.endpoints = {Wep("a", "client", "198.18.0.1"), db};
+  Policy np = Np("a", "default", "np", 1);
+  Rule r0 = MakeRule(Action::kAllow);
+  r0.destination.ports.names = {"dns"};
+  np.ingress = {r0};
+  np.applies_egress = false;
+  rs.policies = {np};
+  PacketKey udp = TcpPacket("198.18.0.1", "198.18.0.2", 53);
+  udp.proto = 17;
+  EXPECT_EQ(ReferenceEvaluate(rs, udp).verdict, "allow");
+  EXPECT_EQ(ReferenceEvaluate(rs, TcpPacket("198.18.0.1", "198.18.0.2", 53)).verdict, "deny");
+}
+
+}  // namespace
+}  // namespace tierwall::test
