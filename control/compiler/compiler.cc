@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "control/compiler/entity_selector.h"
 #include "control/compiler/resource_index.h"
 #include "control/compiler/rule_lowering.h"
 
@@ -288,24 +289,10 @@ class Compiler {
     return absl::OkStatus();
   }
 
-  bool Applies(const model::Policy& p, uint32_t endpoint, PolicyDirection d) const {
+  bool Applies(size_t policy, uint32_t endpoint, PolicyDirection d) const {
+    const model::Policy& p = *policies_[policy].policy;
     if (d == PolicyDirection::kIngress ? !p.applies_ingress : !p.applies_egress) return false;
-    const model::Endpoint& e = resources_.endpoints[endpoint];
-    if (p.kind != model::PolicyKind::kGlobalNetworkPolicy && e.namespace_ != p.namespace_)
-      return false;
-    if (!p.selector.Matches(index_.EndpointLabels(endpoint))) return false;
-    if (p.kind == model::PolicyKind::kGlobalNetworkPolicy && p.namespace_selector &&
-        !index_.NamespaceSelectorMatches(*p.namespace_selector, e.namespace_)) {
-      return false;
-    }
-    if (p.service_account_selector) {
-      if (e.service_account.empty()) return false;
-      if (!p.service_account_selector->Matches(
-              selector::Labels{{"projectcalico.org/name", e.service_account}})) {
-        return false;
-      }
-    }
-    return true;
+    return policy_selectors_[policy].Selects(index_.EndpointLabels(endpoint));
   }
 
   // ---- Chains ------------------------------------------------------------
@@ -318,11 +305,14 @@ class Compiler {
     const uint32_t groups = static_cast<uint32_t>(groups_.size());
     // applies_[policy][group * 2 + dir]
     applies_.assign(policies_.size(), std::vector<bool>(groups * 2));
+    policy_selectors_.clear();
+    for (const PolicyEntry& e : policies_)
+      policy_selectors_.push_back(EntitySelector::ForPolicy(*e.policy));
     for (size_t p = 0; p < policies_.size(); ++p)
       for (uint32_t g = 0; g < groups; ++g)
         for (int d = 0; d < 2; ++d)
-          applies_[p][g * 2 + d] = Applies(*policies_[p].policy, groups_[g].representative,
-                                           static_cast<PolicyDirection>(d));
+          applies_[p][g * 2 + d] =
+              Applies(p, groups_[g].representative, static_cast<PolicyDirection>(d));
 
     program_->chains.assign(groups * 4, dp::classify::kNoChain);
     // Numbered direction-major, then mode, then group, so a policy that
@@ -566,6 +556,7 @@ class Compiler {
   std::vector<PolicyEntry> policies_;
   std::vector<Group> groups_;
   std::vector<std::vector<bool>> applies_;
+  std::vector<EntitySelector> policy_selectors_;  // parallel to policies_
   uint32_t num_chains_ = 0;
   std::vector<PrioritizedRawBox> boxes_;
   std::vector<uint32_t> restarts_;

@@ -1,96 +1,90 @@
 #include "control/compiler/resource_index.h"
 
-#include <algorithm>
+#include "control/compiler/entity_selector.h"
 
 namespace tierwall::ctl::compiler {
 
 namespace {
-constexpr char kServiceAccountLabel[] = "projectcalico.org/serviceaccount";
-constexpr char kNameLabel[] = "projectcalico.org/name";
+
+// Adds `labels` under `prefix` plus <prefix>projectcalico.org/name = name,
+// as Calico's NamespaceToProfile / ServiceAccountToProfile do, without
+// overriding keys already present.
+void Inherit(std::string_view prefix, const std::string& name, const selector::Labels& labels,
+             selector::Labels* out) {
+  for (const auto& [k, v] : labels) out->emplace(std::string(prefix) + k, v);
+  out->emplace(std::string(prefix) + std::string(kNameLabel), name);
+}
+
 }  // namespace
 
 ResourceIndex::ResourceIndex(const model::ResourceSet& resources) : resources_(resources) {
+  auto namespace_labels = [&](const std::string& ns) -> const selector::Labels* {
+    for (const model::Namespace& n : resources.namespaces)
+      if (n.name == ns) return &n.labels;
+    return nullptr;
+  };
+  const selector::Labels no_labels;
   for (const model::Endpoint& e : resources.endpoints) {
-    // The endpoint's own labels win, then its profiles' labelsToApply in
-    // profile order (the first profile that has a label wins), as Felix's
-    // label inheritance index resolves them.
     selector::Labels labels = e.labels;
+    if (!e.namespace_.empty()) {
+      labels[std::string(selector::kNamespaceLabel)] = e.namespace_;
+      const selector::Labels* ns = namespace_labels(e.namespace_);
+      Inherit(kNamespaceLabelPrefix, e.namespace_, ns ? *ns : no_labels, &labels);
+    }
+    if (!e.orchestrator.empty()) labels[std::string(kOrchestratorLabel)] = e.orchestrator;
+    if (!e.service_account.empty()) {
+      labels[std::string(kServiceAccountLabel)] = e.service_account;
+      // A pod's service account always exists in Kubernetes; one that was not
+      // loaded is taken as having no labels.
+      const selector::Labels* sa_labels = &no_labels;
+      for (const model::ServiceAccount& sa : resources.service_accounts)
+        if (sa.name == e.service_account && sa.namespace_ == e.namespace_) sa_labels = &sa.labels;
+      Inherit(kServiceAccountLabelPrefix, e.service_account, *sa_labels, &labels);
+    }
     for (const std::string& name : e.profiles) {
       for (const model::Profile& p : resources.profiles) {
         if (p.name != name) continue;
         for (const auto& [k, v] : p.labels_to_apply) labels.emplace(k, v);
       }
     }
-    if (!e.namespace_.empty()) labels[std::string(selector::kNamespaceLabel)] = e.namespace_;
-    if (!e.service_account.empty()) labels[kServiceAccountLabel] = e.service_account;
     endpoint_labels_.push_back(std::move(labels));
   }
   for (const model::NetworkSet& n : resources.network_sets) {
     selector::Labels labels = n.labels;
-    if (!n.global) labels[std::string(selector::kNamespaceLabel)] = n.namespace_;
+    if (!n.global) {
+      labels[std::string(selector::kNamespaceLabel)] = n.namespace_;
+      const selector::Labels* ns = namespace_labels(n.namespace_);
+      Inherit(kNamespaceLabelPrefix, n.namespace_, ns ? *ns : no_labels, &labels);
+    }
     netset_labels_.push_back(std::move(labels));
   }
-  // Every namespace that anything lives in, with or without a Namespace resource.
-  auto add_namespace = [&](const std::string& ns) {
-    if (ns.empty()) return;
-    for (const auto& [name, _] : namespace_labels_)
-      if (name == ns) return;
-    selector::Labels labels;
-    for (const model::Namespace& n : resources.namespaces)
-      if (n.name == ns) labels = n.labels;
-    labels[kNameLabel] = ns;
-    namespace_labels_.emplace_back(ns, std::move(labels));
-  };
-  for (const model::Namespace& n : resources.namespaces) add_namespace(n.name);
-  for (const model::Endpoint& e : resources.endpoints) add_namespace(e.namespace_);
-  for (const model::NetworkSet& n : resources.network_sets) add_namespace(n.namespace_);
-  std::sort(namespace_labels_.begin(), namespace_labels_.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
 }
 
-const selector::Labels& ResourceIndex::NamespaceLabels(const std::string& ns) const {
-  auto it = std::lower_bound(namespace_labels_.begin(), namespace_labels_.end(), ns,
-                             [](const auto& a, const std::string& b) { return a.first < b; });
-  if (it != namespace_labels_.end() && it->first == ns) return it->second;
-  return scratch_namespace_labels_;  // empty: callers only ask for known namespaces
-}
-
-bool ResourceIndex::NamespaceSelectorMatches(const selector::Selector& sel,
-                                             const std::string& ns) const {
-  if (sel.IsGlobalOnly()) return ns.empty();
-  return !ns.empty() && sel.Matches(NamespaceLabels(ns));
-}
-
-std::vector<Candidate> ResourceIndex::Candidates(
-    const Scope& scope, const std::optional<selector::Selector>& namespace_selector) const {
-  auto visible = [&](const std::string& ns) {
-    if (namespace_selector) return NamespaceSelectorMatches(*namespace_selector, ns);
-    if (scope.namespaced) return ns == scope.ns;
-    return true;
-  };
-  std::vector<Candidate> out;
-  for (uint32_t i = 0; i < resources_.endpoints.size(); ++i)
-    if (visible(resources_.endpoints[i].namespace_)) out.push_back({Candidate::kEndpoint, i});
-  for (uint32_t i = 0; i < resources_.network_sets.size(); ++i) {
-    const model::NetworkSet& n = resources_.network_sets[i];
-    if (visible(n.global ? std::string() : n.namespace_))
-      out.push_back({Candidate::kNetworkSet, i});
-  }
+std::vector<uint32_t> ResourceIndex::EndpointsSelected(const EntitySelector& sel) const {
+  std::vector<uint32_t> out;
+  for (uint32_t i = 0; i < endpoint_labels_.size(); ++i)
+    if (!sel.has_positive() || sel.Selects(endpoint_labels_[i])) out.push_back(i);
   return out;
 }
 
-AddressSet ResourceIndex::AddressesMatching(const std::vector<Candidate>& candidates,
-                                            const selector::Selector& sel) const {
+AddressSet ResourceIndex::AddressesSelected(const EntitySelector& sel) const {
   AddressSet out;
-  for (const Candidate& c : candidates) {
-    if (c.kind == Candidate::kEndpoint) {
-      if (!sel.Matches(endpoint_labels_[c.index])) continue;
-      for (const auto& ip : resources_.endpoints[c.index].ips) out.Add(ip);
-    } else {
-      if (!sel.Matches(netset_labels_[c.index])) continue;
-      for (const auto& net : resources_.network_sets[c.index].nets) out.Add(net);
-    }
-  }
+  for (uint32_t i : EndpointsSelected(sel))
+    for (const auto& ip : resources_.endpoints[i].ips) out.Add(ip);
+  for (uint32_t i = 0; i < netset_labels_.size(); ++i)
+    if (!sel.has_positive() || sel.Selects(netset_labels_[i]))
+      for (const auto& net : resources_.network_sets[i].nets) out.Add(net);
+  return out;
+}
+
+AddressSet ResourceIndex::AddressesMatching(const selector::Selector& sel) const {
+  AddressSet out;
+  for (uint32_t i = 0; i < endpoint_labels_.size(); ++i)
+    if (sel.Matches(endpoint_labels_[i]))
+      for (const auto& ip : resources_.endpoints[i].ips) out.Add(ip);
+  for (uint32_t i = 0; i < netset_labels_.size(); ++i)
+    if (sel.Matches(netset_labels_[i]))
+      for (const auto& net : resources_.network_sets[i].nets) out.Add(net);
   return out;
 }
 

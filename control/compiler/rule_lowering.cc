@@ -3,6 +3,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "control/compiler/entity_selector.h"
 
 namespace tierwall::ctl::compiler {
 
@@ -11,6 +12,8 @@ namespace {
 using dp::classify::Family;
 using dp::classify::RawBox;
 using dp::classify::U128;
+
+constexpr uint8_t kTcp = 6, kUdp = 17, kSctp = 132;
 
 // Matches on one side of a rule: the addresses, and which ports with them.
 struct SideTerm {
@@ -30,19 +33,17 @@ PortSet One(uint32_t v, uint32_t max) {
   return s;
 }
 
-// (addresses, port) pairs for the named ports `names` on the endpoints among
-// `candidates` that `sel` matches, for protocol `protocol`.
+// (addresses, port) pairs for the named ports `names` on `endpoints`, for
+// protocol `protocol`.
 std::vector<std::pair<AddressSet, uint32_t>> ResolveNamedPorts(
-    const std::vector<std::string>& names, const std::vector<Candidate>& candidates,
-    const selector::Selector& sel, std::optional<uint8_t> protocol, const ResourceIndex& index) {
+    const std::vector<std::string>& names, const std::vector<uint32_t>& endpoints, uint8_t protocol,
+    const ResourceIndex& index) {
   std::vector<std::pair<AddressSet, uint32_t>> out;
   if (names.empty()) return out;
-  const auto& endpoints = index.resources().endpoints;
-  for (const Candidate& c : candidates) {
-    if (c.kind != Candidate::kEndpoint || !sel.Matches(index.EndpointLabels(c.index))) continue;
-    const model::Endpoint& e = endpoints[c.index];
+  for (uint32_t i : endpoints) {
+    const model::Endpoint& e = index.resources().endpoints[i];
     for (const model::NamedPort& np : e.ports) {
-      if (protocol && np.protocol != *protocol) continue;
+      if (np.protocol != protocol) continue;
       bool wanted = false;
       for (const auto& n : names) wanted |= (n == np.name);
       if (!wanted) continue;
@@ -54,7 +55,10 @@ std::vector<std::pair<AddressSet, uint32_t>> ResolveNamedPorts(
   return out;
 }
 
-std::vector<SideTerm> LowerSide(const model::EntityRule& side, const model::Rule& rule,
+// `protocol` is the rule's protocol, or, for a rule whose ports are all named
+// and that has none, the one protocol this lowering pass is for: named ports
+// carry their own protocol (Felix's named-port IP sets hold ip,proto,port).
+std::vector<SideTerm> LowerSide(const model::EntityRule& side, std::optional<uint8_t> protocol,
                                 const Scope& scope, const ResourceIndex& index) {
   AddressSet addrs = AddressSet::All();
   if (!side.nets.empty()) {
@@ -67,30 +71,11 @@ std::vector<SideTerm> LowerSide(const model::EntityRule& side, const model::Rule
     for (const auto& n : side.not_nets) nets.Add(n);
     addrs = addrs.Subtract(nets);
   }
-  std::vector<Candidate> candidates = index.Candidates(scope, side.namespace_selector);
-  selector::Selector sel = side.selector.value_or(selector::Selector());
-  if (side.selector || side.namespace_selector) {
-    addrs = addrs.Intersect(index.AddressesMatching(candidates, sel));
-  }
-  if (side.not_selector) {
-    addrs = addrs.Subtract(index.AddressesMatching(candidates, *side.not_selector));
-  }
-  if (side.service_accounts) {
-    AddressSet sa_addrs;
-    const auto& sa = *side.service_accounts;
-    for (const Candidate& c : candidates) {
-      if (c.kind != Candidate::kEndpoint) continue;
-      const model::Endpoint& e = index.resources().endpoints[c.index];
-      if (e.kind != model::EndpointKind::kWorkload || e.service_account.empty()) continue;
-      bool named = sa.names.empty();
-      for (const auto& n : sa.names) named |= (n == e.service_account);
-      if (!named) continue;
-      if (sa.selector &&
-          !sa.selector->Matches(selector::Labels{{"projectcalico.org/name", e.service_account}}))
-        continue;
-      for (const auto& ip : e.ips) sa_addrs.Add(ip);
-    }
-    addrs = addrs.Intersect(sa_addrs);
+  const EntitySelector sel = EntitySelector::ForRuleSide(side, scope);
+  if (sel.has_positive()) {
+    addrs = addrs.Intersect(index.AddressesSelected(sel));
+  } else if (sel.negated()) {
+    addrs = addrs.Subtract(index.AddressesMatching(*sel.negated()));
   }
   if (addrs.empty()) return {};
 
@@ -98,13 +83,17 @@ std::vector<SideTerm> LowerSide(const model::EntityRule& side, const model::Rule
   PortSet numeric = side.ports.empty() ? AllPorts() : PortsOf(side.ports.ranges);
   PortSet not_numeric = PortsOf(side.not_ports.ranges);
   // Named ports, grouped by port number: one term per distinct port, holding
-  // every address that names it (not one term per endpoint).
+  // every address that names it (not one term per endpoint). They resolve on
+  // the endpoints of the positive selector (every endpoint when there is
+  // none), for notPorts too (rule_scanner.go, namedPortsToIPSets).
   std::map<uint32_t, AddressSet> named, not_named;
-  for (auto& [a, port] : ResolveNamedPorts(side.ports.names, candidates, sel, rule.protocol, index))
-    named[port] = named[port].Union(a);
-  for (auto& [a, port] :
-       ResolveNamedPorts(side.not_ports.names, candidates, sel, rule.protocol, index))
-    not_named[port] = not_named[port].Union(a);
+  if (!side.ports.names.empty() || !side.not_ports.names.empty()) {
+    const std::vector<uint32_t> endpoints = index.EndpointsSelected(sel);
+    for (auto& [a, port] : ResolveNamedPorts(side.ports.names, endpoints, *protocol, index))
+      named[port] = named[port].Union(a);
+    for (auto& [a, port] : ResolveNamedPorts(side.not_ports.names, endpoints, *protocol, index))
+      not_named[port] = not_named[port].Union(a);
+  }
 
   terms.push_back({addrs, numeric.Subtract(not_numeric)});
   for (const auto& [port, named_addrs] : named)
@@ -154,27 +143,25 @@ std::vector<std::pair<PortSet, PortSet>> IcmpPairs(const model::Rule& rule) {
   return pairs;
 }
 
-}  // namespace
-
-absl::StatusOr<std::vector<RawBox>> LowerRule(const model::Rule& rule, const Scope& scope,
-                                              const ResourceIndex& index, const LocalSide& local,
-                                              size_t max_boxes) {
-  PortSet protocols = PortSet::Full(255);
-  if (rule.protocol) protocols = protocols.Intersect(One(*rule.protocol, 255));
-  if (rule.not_protocol) protocols = protocols.Subtract(One(*rule.not_protocol, 255));
-
+// One lowering pass over `protocols`; `named_protocol` is the protocol named
+// ports resolve with (the rule's own, or the pass's). Appends to `boxes` and
+// returns false when that would exceed max_boxes.
+bool LowerPass(const model::Rule& rule, const PortSet& protocols,
+               std::optional<uint8_t> named_protocol, const Scope& scope,
+               const ResourceIndex& index, const LocalSide& local, size_t max_boxes,
+               std::vector<RawBox>& boxes) {
+  if (protocols.empty()) return true;
   std::vector<Family> families;
   if (!rule.ip_version || *rule.ip_version == 4) families.push_back(Family::kV4);
   if (!rule.ip_version || *rule.ip_version == 6) families.push_back(Family::kV6);
 
-  std::vector<SideTerm> src = LowerSide(rule.source, rule, scope, index);
-  std::vector<SideTerm> dst = LowerSide(rule.destination, rule, scope, index);
+  std::vector<SideTerm> src = LowerSide(rule.source, named_protocol, scope, index);
+  std::vector<SideTerm> dst = LowerSide(rule.destination, named_protocol, scope, index);
   for (SideTerm& t : local.is_destination ? dst : src)
     t.addresses = t.addresses.Intersect(local.addresses);
   const bool icmp = rule.icmp || rule.not_icmp;
   std::vector<std::pair<PortSet, PortSet>> icmp_pairs = IcmpPairs(rule);
 
-  std::vector<RawBox> boxes;
   auto emit = [&](Family f, const Interval<U128>& s, const Interval<U128>& d,
                   const PortSet& src_ports, const PortSet& dst_ports) -> bool {
     for (const auto& p : protocols.items())
@@ -205,12 +192,54 @@ absl::StatusOr<std::vector<RawBox>> LowerRule(const model::Rule& rule, const Sco
             } else {
               ok = emit(f, s, d, st.ports, dt.ports);
             }
-            if (!ok) {
-              return absl::ResourceExhaustedError(
-                  absl::StrCat("rule expands to more than ", max_boxes,
-                               " classifier boxes; split it or use network sets"));
-            }
+            if (!ok) return false;
           }
+  return true;
+}
+
+bool HasNamedPorts(const model::Rule& rule) {
+  for (const model::EntityRule* side : {&rule.source, &rule.destination})
+    if (!side->ports.names.empty() || !side->not_ports.names.empty()) return true;
+  return false;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<RawBox>> LowerRule(const model::Rule& rule, const Scope& scope,
+                                              const ResourceIndex& index, const LocalSide& local,
+                                              size_t max_boxes) {
+  PortSet protocols = PortSet::Full(255);
+  if (rule.protocol) protocols = protocols.Intersect(One(*rule.protocol, 255));
+  if (rule.not_protocol) protocols = protocols.Subtract(One(*rule.not_protocol, 255));
+
+  std::vector<RawBox> boxes;
+  bool ok = true;
+  if (rule.protocol || !HasNamedPorts(rule)) {
+    ok = LowerPass(rule, protocols, rule.protocol, scope, index, local, max_boxes, boxes);
+  } else {
+    // No protocol and (the loader allows nothing else then) only named ports:
+    // a named port matches with its own protocol, so each protocol a named
+    // port can have is its own pass. With named notPorts only, the rule also
+    // matches every other protocol, where those exclude nothing.
+    PortSet port_protocols(255);
+    for (uint8_t p : {kTcp, kUdp, kSctp}) {
+      port_protocols.Add(p, p);
+      ok = ok && LowerPass(rule, protocols.Intersect(One(p, 255)), p, scope, index, local,
+                           max_boxes, boxes);
+    }
+    if (rule.source.ports.names.empty() && rule.destination.ports.names.empty()) {
+      model::Rule rest = rule;
+      rest.source.not_ports = {};
+      rest.destination.not_ports = {};
+      ok = ok && LowerPass(rest, protocols.Subtract(port_protocols), std::nullopt, scope, index,
+                           local, max_boxes, boxes);
+    }
+  }
+  if (!ok) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("rule expands to more than ", max_boxes,
+                     " classifier boxes; split it or use network sets"));
+  }
   return boxes;
 }
 

@@ -60,9 +60,16 @@ absl::StatusOr<std::string> ExpressionText(const YAML::Node& node, absl::string_
                                  "DoesNotExist)"));
 }
 
-absl::StatusOr<Selector> K8sSelector(const YAML::Node& node, absl::string_view path) {
-  TW_ASSIGN_OR_RETURN(std::string text, K8sLabelSelectorText(node, path));
+absl::StatusOr<Selector> K8sSelector(const YAML::Node& node, absl::string_view path,
+                                     K8sSelectorType type) {
+  TW_ASSIGN_OR_RETURN(std::string text, K8sLabelSelectorText(node, path, type));
   return ParseSelectorText(text, path);
+}
+
+// k8sSelectorToCalico for an absent pod selector: Kubernetes pods only.
+Selector K8sPodsOnly() {
+  static const auto* const kPods = new Selector(*Selector::Parse(kK8sPodsSelector));
+  return *kPods;
 }
 
 // Parses a CIDR the way libcalico-go's ParseCIDR does for ipBlock: host bits
@@ -127,23 +134,31 @@ absl::StatusOr<Peer> ParsePeer(const YAML::Node& node, absl::string_view path) {
       for (const YAML::Node& item : *ex) {
         std::string item_path = Item(b.PathOf("except"), i++);
         TW_ASSIGN_OR_RETURN(Cidr e, ParseMaskedCidr(item, item_path));
-        if (e.addr.family != net.addr.family || e.prefix_len < net.prefix_len ||
+        // Kubernetes' ValidateIPBlock: a strict subset of cidr.
+        if (e.addr.family != net.addr.family || e.prefix_len <= net.prefix_len ||
             !net.Contains(e.addr)) {
-          return FieldError(item_path, absl::StrCat(Quote(e.ToString()), " is not inside ",
-                                                    Quote(net.ToString())));
+          return FieldError(item_path,
+                            absl::StrCat(Quote(e.ToString()), " is not a strict subset of ",
+                                         Quote(net.ToString())));
         }
         peer.entity.not_nets.push_back(e);
       }
     }
     return peer;
   }
+  // A peer only ever selects Kubernetes pods, never host endpoints or
+  // network sets: k8sPeerToCalicoFields always renders a pod selector.
   if (has_pod) {
-    TW_ASSIGN_OR_RETURN(peer.entity.selector,
-                        K8sSelector(*m.Get("podSelector"), m.PathOf("podSelector")));
+    TW_ASSIGN_OR_RETURN(
+        peer.entity.selector,
+        K8sSelector(*m.Get("podSelector"), m.PathOf("podSelector"), K8sSelectorType::kPod));
+  } else {
+    peer.entity.selector = K8sPodsOnly();
   }
   if (has_ns) {
     TW_ASSIGN_OR_RETURN(peer.entity.namespace_selector,
-                        K8sSelector(*m.Get("namespaceSelector"), m.PathOf("namespaceSelector")));
+                        K8sSelector(*m.Get("namespaceSelector"), m.PathOf("namespaceSelector"),
+                                    K8sSelectorType::kNamespace));
   }
   return peer;
 }
@@ -254,10 +269,12 @@ absl::Status ConvertRule(const YAML::Node& node, absl::string_view path, Directi
 
 }  // namespace
 
-absl::StatusOr<std::string> K8sLabelSelectorText(const YAML::Node& node, absl::string_view path) {
+absl::StatusOr<std::string> K8sLabelSelectorText(const YAML::Node& node, absl::string_view path,
+                                                 K8sSelectorType type) {
   TW_ASSIGN_OR_RETURN(
       MapReader m, MapReader::Read(node, std::string(path), {"matchLabels", "matchExpressions"}));
   std::vector<std::string> terms;
+  if (type == K8sSelectorType::kPod) terms.emplace_back(kK8sPodsSelector);
   if (const YAML::Node* ml = m.Get("matchLabels")) {
     TW_ASSIGN_OR_RETURN(Labels labels, ReadStringMap(*ml, m.PathOf("matchLabels")));
     for (const auto& [k, v] : labels) {  // Labels is sorted by key, as Calico sorts
@@ -290,9 +307,10 @@ absl::Status ParseK8sNetworkPolicySpec(const YAML::Node& spec, absl::string_view
   out->tier = "default";
   out->order = 1000.0;
   if (const YAML::Node* s = m.Get("podSelector")) {
-    TW_ASSIGN_OR_RETURN(out->selector, K8sSelector(*s, m.PathOf("podSelector")));
+    TW_ASSIGN_OR_RETURN(out->selector,
+                        K8sSelector(*s, m.PathOf("podSelector"), K8sSelectorType::kPod));
   } else {
-    out->selector = Selector();
+    out->selector = K8sPodsOnly();
   }
   size_t k8s_egress_rules = 0;
   for (Direction d : {Direction::kIngress, Direction::kEgress}) {

@@ -19,8 +19,18 @@ namespace tierwall::ctl::model::internal {
 absl::Status ParseK8sNetworkPolicySpec(const YAML::Node& spec, absl::string_view path, bool staged,
                                        Policy* out);
 
-// A metav1.LabelSelector as Calico selector text: matchLabels sorted by key,
-// then matchExpressions in order, joined by " && "; {} is "all()".
-absl::StatusOr<std::string> K8sLabelSelectorText(const YAML::Node& node, absl::string_view path);
+// What the converter puts first in every pod selector, so that a Kubernetes
+// policy applies to, and its peers match, only Kubernetes pods (workload
+// endpoints with this label), never host endpoints or network sets.
+inline constexpr char kK8sPodsSelector[] = "projectcalico.org/orchestrator == 'k8s'";
+
+enum class K8sSelectorType { kPod, kNamespace };
+
+// A metav1.LabelSelector as Calico selector text, as k8sSelectorToCalico
+// renders it: for pods kK8sPodsSelector first, then matchLabels sorted by
+// key, then matchExpressions in order, joined by " && "; a namespace selector
+// {} is "all()".
+absl::StatusOr<std::string> K8sLabelSelectorText(const YAML::Node& node, absl::string_view path,
+                                                 K8sSelectorType type);
 
 }  // namespace tierwall::ctl::model::internal

@@ -140,6 +140,10 @@ struct Endpoint {
   // account), as Calico does under Kubernetes.
   std::vector<std::string> profiles;
   std::string service_account;
+  // WorkloadEndpoint spec.orchestrator ("k8s" when omitted); empty for host
+  // endpoints. Selectors see it as the label projectcalico.org/orchestrator,
+  // which libcalico-go stores on every WorkloadEndpoint.
+  std::string orchestrator;
   std::string node;
   std::string interface_name;
   std::string mac;  // WorkloadEndpoint spec.mac as written; the compiler parses it
@@ -161,6 +165,17 @@ struct Namespace {
   SourceRef source;
 };
 
+// A Kubernetes v1 ServiceAccount: only its labels matter to policy. Calico
+// turns it into profile `ksa.<namespace>.<name>` whose labels (prefixed
+// `pcsa.`, plus pcsa.projectcalico.org/name) its pods inherit; that is what
+// serviceAccountSelector and serviceAccounts.selector match.
+struct ServiceAccount {
+  std::string name;
+  std::string namespace_;
+  Labels labels;
+  SourceRef source;
+};
+
 struct Profile {
   std::string name;
   Labels labels_to_apply;
@@ -177,6 +192,7 @@ struct ResourceSet {
   std::vector<NetworkSet> network_sets;
   std::vector<Namespace> namespaces;
   std::vector<Profile> profiles;
+  std::vector<ServiceAccount> service_accounts;
 };
 
 const char* ActionName(Action a);  // "Allow", "Deny", "Pass", "Log"

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "control/model/yaml_util.h"
 
@@ -182,9 +183,15 @@ absl::StatusOr<HttpMatch> ParseHttp(const YAML::Node& node, absl::string_view pa
 
 // Checks that need the whole rule, named after the field at fault.
 absl::Status ValidateRule(const Rule& r, const MapReader& m, Direction direction) {
+  // validateRule: without a protocol a list may hold named ports only (each
+  // carries its own protocol); numbers and ranges need TCP, UDP or SCTP.
   auto check_ports = [&](const PortList& ports, absl::string_view side, absl::string_view field) {
     if (ports.empty() || SupportsPorts(r.protocol)) return absl::OkStatus();
-    return FieldError(Child(m.PathOf(side), field), "ports require protocol TCP, UDP or SCTP");
+    if (!r.protocol && ports.ranges.empty()) return absl::OkStatus();
+    return FieldError(Child(m.PathOf(side), field),
+                      r.protocol ? "ports require protocol TCP, UDP or SCTP"
+                                 : "ports require protocol TCP, UDP or SCTP (only a list of "
+                                   "named ports may leave it out)");
   };
   TW_RETURN_IF_ERROR(check_ports(r.source.ports, "source", "ports"));
   TW_RETURN_IF_ERROR(check_ports(r.source.not_ports, "source", "notPorts"));
@@ -298,13 +305,17 @@ absl::StatusOr<Rule> ParseRule(const YAML::Node& node, absl::string_view path,
 
 }  // namespace
 
+// Kubernetes' IsValidPortName (IANA_SVC_NAME), which libcalico-go's
+// validator applies: at most 15 characters, lowercase letters, digits and
+// '-', at least one letter, no '-' at either end and no "--".
 bool IsValidPortName(absl::string_view name) {
-  if (name.empty() || name.size() > 128) return false;
+  if (name.empty() || name.size() > 15) return false;
+  if (name.front() == '-' || name.back() == '-' || absl::StrContains(name, "--")) return false;
   bool letter = false;
   for (char c : name) {
-    if (absl::ascii_isalpha(c)) {
+    if (absl::ascii_islower(c)) {
       letter = true;
-    } else if (!absl::ascii_isdigit(c) && c != '-' && c != '_' && c != '.') {
+    } else if (!absl::ascii_isdigit(c) && c != '-') {
       return false;
     }
   }

@@ -31,6 +31,7 @@ using internal::Quote;
 constexpr absl::string_view kCalicoApi = "projectcalico.org/v3";
 constexpr absl::string_view kK8sNetworkingApi = "networking.k8s.io/v1";
 constexpr absl::string_view kK8sCoreApi = "v1";
+constexpr absl::string_view kOrchestratorLabel = "projectcalico.org/orchestrator";
 
 // The fields of ObjectMeta the model uses; the rest (annotations, uid, ...)
 // are accepted and ignored, as they carry no policy meaning.
@@ -346,8 +347,26 @@ absl::Status ParseWorkloadEndpoint(const MapReader& top, const Meta& meta, Sourc
   TW_RETURN_IF_ERROR(read_string("interfaceName", &ep.interface_name));
   TW_RETURN_IF_ERROR(read_string("mac", &ep.mac));
   TW_RETURN_IF_ERROR(read_string("serviceAccountName", &ep.service_account));
-  for (const char* ignored : {"orchestrator", "workload", "containerID", "endpoint", "ipv4Gateway",
-                              "ipv6Gateway"}) {
+  // libcalico-go stores every WorkloadEndpoint with the label
+  // projectcalico.org/orchestrator = spec.orchestrator (updateLabelsForStorage),
+  // and converted Kubernetes policies select `projectcalico.org/orchestrator
+  // == 'k8s'`. Tierwall models Calico on Kubernetes, where every workload
+  // endpoint is a pod, so an omitted orchestrator means k8s. The compiler adds
+  // the label; `labels` stay as written.
+  std::string orchestrator = "k8s";
+  TW_RETURN_IF_ERROR(read_string("orchestrator", &orchestrator));
+  if (orchestrator.empty()) {
+    return FieldError(spec.PathOf("orchestrator"), "must not be empty (k8s for a pod)");
+  }
+  if (auto it = ep.labels.find(kOrchestratorLabel);
+      it != ep.labels.end() && it->second != orchestrator) {
+    return FieldError(Child(Child(top.PathOf("metadata"), "labels"), kOrchestratorLabel),
+                      absl::StrCat(Quote(it->second), " disagrees with spec.orchestrator ",
+                                   Quote(orchestrator), " (Calico sets this label from it)"));
+  }
+  ep.orchestrator = orchestrator;
+  for (const char* ignored :
+       {"workload", "containerID", "endpoint", "ipv4Gateway", "ipv6Gateway"}) {
     std::string unused;
     TW_RETURN_IF_ERROR(read_string(ignored, &unused));
   }
@@ -499,6 +518,25 @@ absl::Status ParseNamespace(const MapReader& top, const Meta& meta, SourceRef sr
   return absl::OkStatus();
 }
 
+absl::Status ParseServiceAccount(const MapReader& top, const Meta& meta, SourceRef src,
+                                 ResourceSet* out) {
+  // secrets, imagePullSecrets and automountServiceAccountToken carry nothing
+  // policy needs; the labels are what Calico's ksa.<ns>.<name> profile holds.
+  for (const auto& [field, unused] : top.entries()) {
+    if (field != "apiVersion" && field != "kind" && field != "metadata" && field != "secrets" &&
+        field != "imagePullSecrets" && field != "automountServiceAccountToken") {
+      return FieldError(top.PathOf(field), "unknown field");
+    }
+  }
+  ServiceAccount sa;
+  sa.name = meta.name;
+  sa.namespace_ = NamespaceOrDefault(meta);
+  sa.labels = meta.labels;
+  sa.source = std::move(src);
+  out->service_accounts.push_back(std::move(sa));
+  return absl::OkStatus();
+}
+
 absl::Status ParseObject(const YAML::Node& node, const std::string& prefix, const SourceRef& src,
                          absl::string_view default_api, absl::string_view default_kind, int depth,
                          ResourceSet* out);
@@ -556,7 +594,8 @@ absl::Status ParseObject(const YAML::Node& node, const std::string& prefix, cons
     kNs,
     kProfile,
     kK8sNp,
-    kNamespace
+    kNamespace,
+    kServiceAccount
   };
   struct KindInfo {
     absl::string_view api;
@@ -577,6 +616,7 @@ absl::Status ParseObject(const YAML::Node& node, const std::string& prefix, cons
       {kCalicoApi, "Profile", K::kProfile},
       {kK8sNetworkingApi, "NetworkPolicy", K::kK8sNp},
       {kK8sCoreApi, "Namespace", K::kNamespace},
+      {kK8sCoreApi, "ServiceAccount", K::kServiceAccount},
   };
   const KindInfo* info = nullptr;
   std::vector<absl::string_view> apis_for_kind;
@@ -593,6 +633,10 @@ absl::Status ParseObject(const YAML::Node& node, const std::string& prefix, cons
     for (absl::string_view a : apis_for_kind) absl::StrAppend(&want, want.empty() ? "" : " or ", a);
     return FieldError(top.PathOf("apiVersion"), absl::StrCat(Quote(api), " is not valid for kind ",
                                                              kind, " (want ", want, ")"));
+  }
+  if (info->k == K::kServiceAccount) {
+    TW_ASSIGN_OR_RETURN(Meta meta, ParseMeta(top));
+    return ParseServiceAccount(top, meta, src, out);
   }
   for (const auto& [field, unused] : top.entries()) {
     if (field != "apiVersion" && field != "kind" && field != "metadata" && field != "spec" &&
@@ -617,6 +661,7 @@ absl::Status ParseObject(const YAML::Node& node, const std::string& prefix, cons
     case K::kNs: return ParseNetworkSet(top, meta, false, src, out);
     case K::kProfile: return ParseProfile(top, meta, src, out);
     case K::kNamespace: return ParseNamespace(top, meta, src, out);
+    case K::kServiceAccount: break;  // handled above: it has no spec
   }
   return absl::InternalError("unreachable");
 }
@@ -634,6 +679,7 @@ void AppendSet(ResourceSet* dst, ResourceSet* src) {
   AppendAll(&dst->network_sets, &src->network_sets);
   AppendAll(&dst->namespaces, &src->namespaces);
   AppendAll(&dst->profiles, &src->profiles);
+  AppendAll(&dst->service_accounts, &src->service_accounts);
 }
 
 // yaml-cpp 0.7 has inputs on which its parser never stops emitting events

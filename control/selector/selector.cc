@@ -476,9 +476,31 @@ const std::shared_ptr<const Node>& AllNode() {
   return *kAll;
 }
 
+NodePtr Rewrite(const Node& n, std::string_view prefix, std::string_view all_as) {
+  auto out = std::make_unique<Node>();
+  out->kind = n.kind;
+  out->value = n.value;
+  out->set = n.set;
+  if (n.kind == Kind::kAll && !all_as.empty()) {
+    out->kind = Kind::kHas;
+    out->key = std::string(all_as);
+    return out;
+  }
+  if (!n.key.empty()) out->key = absl::StrCat(Sv(prefix), n.key);
+  for (const auto& c : n.children) out->children.push_back(Rewrite(*c, prefix, all_as));
+  return out;
+}
+
 }  // namespace
 
 Selector::Selector() : root_(AllNode()) {}
+
+Selector Selector::WithKeyPrefix(std::string_view prefix, std::string_view all_as) const {
+  Selector sel;
+  sel.root_ = std::shared_ptr<const Node>(Rewrite(*root_, prefix, all_as));
+  sel.text_ = sel.Canonical();
+  return sel;
+}
 
 absl::StatusOr<Selector> Selector::Parse(std::string_view text) {
   if (text.size() > kMaxSelectorLength) {

@@ -47,6 +47,14 @@ class Selector {
   bool IsAll() const;         // the whole expression is all() (or empty)
   bool IsGlobalOnly() const;  // the whole expression is global()
 
+  // The selector with `prefix` put in front of every label key (has() and
+  // every comparison), as libcalico-go's parser.PrefixVisitor does when it
+  // turns a namespaceSelector into `pcns.` terms and a service account
+  // selector into `pcsa.` terms. With `all_as` non-empty, every all() becomes
+  // has(all_as): Calico's rewrite of all() in a namespaceSelector ("any
+  // namespaced thing"). global() is kept (it already means "not namespaced").
+  Selector WithKeyPrefix(std::string_view prefix, std::string_view all_as = {}) const;
+
  private:
   std::shared_ptr<const Node> root_;
   std::string text_;

@@ -28,6 +28,7 @@ const std::vector<std::vector<std::string>> kLabelValues = {
 const std::vector<std::string> kNamespaces = {"ns-a", "ns-b", "ns-c", "ns-d"};
 const std::vector<std::string> kServiceAccounts = {"sa1", "sa2", "sa3"};
 const std::vector<std::string> kPortNames = {"http", "grpc", "dns", "metrics"};
+constexpr char kK8sPods[] = "projectcalico.org/orchestrator == 'k8s'";
 // Network-set-only and profile-only keys, so some selectors see them.
 const std::vector<std::string> kExtraKeys = {"zone", "kind"};
 const std::vector<std::vector<std::string>> kExtraValues = {{"dmz", "core"}, {"ext", "int"}};
@@ -99,6 +100,9 @@ std::string RandomLabelAtom(Rng& rng) {
     case 6: return key + " ends with " + Quote(value.substr(value.size() - 1));
     case 7: return "projectcalico.org/namespace == " + Quote(rng.Pick(kNamespaces));
     case 8: return "has(projectcalico.org/serviceaccount)";
+    // Labels Calico gives every workload endpoint or inherits from profiles.
+    case 9: return "projectcalico.org/orchestrator == 'k8s'";
+    case 10: return rng.Chance(0.5) ? "pcns.team == 'red'" : "has(pcsa.tier)";
     default: return key + " == " + Quote(value);
   }
 }
@@ -141,7 +145,11 @@ std::string RandomNamespaceSelectorText(Rng& rng) {
 }
 
 std::string RandomServiceAccountSelectorText(Rng& rng) {
-  switch (rng.Int(0, 3)) {
+  switch (rng.Int(0, 6)) {
+    // By the ServiceAccount's own labels (see the service accounts below).
+    case 4: return "tier == 'gold'";
+    case 5: return "!has(tier)";
+    case 6: return "has(tier) || projectcalico.org/name == 'sa2'";
     case 0: return "all()";
     case 1: return "projectcalico.org/name in {'sa1', 'sa3'}";
     case 2: return "projectcalico.org/name != " + Quote(rng.Pick(kServiceAccounts));
@@ -287,6 +295,29 @@ Rule RandomRule(Rng& rng, const World& world, bool k8s) {
   const bool ports_allowed = r.protocol == kTcp || r.protocol == kUdp || r.protocol == kSctp;
   r.source = RandomEntity(rng, world, ports_allowed && rng.Chance(0.5), family);
   r.destination = RandomEntity(rng, world, ports_allowed, family);
+  if (!r.protocol.has_value() && rng.Chance(0.3)) {
+    // A rule whose ports are all named needs no protocol: each named port
+    // matches with its own.
+    auto named_only = [&] {
+      PortList list;
+      list.names.push_back(rng.Pick(kPortNames));
+      if (rng.Chance(0.3)) list.names.push_back(rng.Pick(kPortNames));
+      return list;
+    };
+    if (rng.Chance(0.8)) r.destination.ports = named_only();
+    if (rng.Chance(0.25)) r.destination.not_ports = named_only();
+    if (rng.Chance(0.15)) r.source.ports = named_only();
+  }
+  if (k8s) {
+    // The converter renders every peer with a pod selector that starts with
+    // projectcalico.org/orchestrator == 'k8s' (k8sSelectorToCalico).
+    for (EntityRule* peer : {&r.source, &r.destination}) {
+      if (!peer->selector && !peer->namespace_selector) continue;
+      std::string text = peer->selector ? peer->selector->text() : "";
+      peer->selector = MustParse(text.empty() ? std::string(kK8sPods)
+                                              : std::string(kK8sPods) + " && (" + text + ")");
+    }
+  }
   if (r.action == Action::kAllow && r.protocol == kTcp && rng.Chance(0.05)) {
     HttpMatch http;
     http.methods = {"GET"};
@@ -341,6 +372,11 @@ Policy RandomPolicyBody(Rng& rng, const World& world, PolicyKind kind,
     p.order = RandomOrder(rng);
   }
   p.selector = rng.Chance(0.3) ? MustParse("all()") : RandomSelector(rng);
+  if (k8s && rng.Chance(0.8)) {
+    p.selector = MustParse(p.selector.text().empty()
+                               ? std::string(kK8sPods)
+                               : std::string(kK8sPods) + " && (" + p.selector.text() + ")");
+  }
   if (kind == PolicyKind::kGlobalNetworkPolicy && rng.Chance(0.2)) {
     p.namespace_selector = MustParse(RandomNamespaceSelectorText(rng));
   }
@@ -372,6 +408,18 @@ ResourceSet RandomResources(uint64_t seed) {
     if (rng.Chance(0.6)) n.labels["team"] = rng.Chance(0.5) ? "red" : "blue";
     if (rng.Chance(0.6)) n.labels["env"] = rng.Chance(0.5) ? "prod" : "dev";
     rs.namespaces.push_back(n);
+  }
+  // ServiceAccounts with labels for some (namespace, name) pairs; the others
+  // stand for accounts with no labels.
+  for (const auto& ns : world.namespaces) {
+    for (const auto& name : kServiceAccounts) {
+      if (!rng.Chance(0.4)) continue;
+      ServiceAccount sa;
+      sa.name = name;
+      sa.namespace_ = ns;
+      if (rng.Chance(0.7)) sa.labels["tier"] = rng.Chance(0.5) ? "gold" : "silver";
+      rs.service_accounts.push_back(sa);
+    }
   }
 
   // Tiers: 1-5 plus default (implicit, or sometimes explicit).
@@ -458,6 +506,8 @@ ResourceSet RandomResources(uint64_t seed) {
       e.node = "node1";
       e.interface_name = absl::StrCat("cali", i);
       if (rng.Chance(0.5)) e.service_account = rng.Pick(kServiceAccounts);
+      // spec.orchestrator: the loader's default k8s for most, some other.
+      e.orchestrator = rng.Chance(0.85) ? "k8s" : "openstack";
     }
     const int fam = static_cast<int>(rng.Int(0, 9));
     if (fam < 6) {
@@ -805,6 +855,10 @@ std::string DumpResources(const ResourceSet& rs) {
     absl::StrAppend(&out, "- kind: Namespace\n  name: ", n.name,
                     "\n  labels: ", LabelsStr(n.labels), "\n");
   }
+  for (const auto& sa : rs.service_accounts) {
+    absl::StrAppend(&out, "- kind: ServiceAccount\n  name: ", sa.namespace_, "/", sa.name,
+                    "\n  labels: ", LabelsStr(sa.labels), "\n");
+  }
   for (const auto& t : rs.tiers) {
     absl::StrAppend(&out, "- kind: Tier\n  name: ", t.name, "\n  order: ", OrderStr(t.order),
                     "\n  defaultAction: ", ActionStr(t.default_action), "\n");
@@ -827,6 +881,7 @@ std::string DumpResources(const ResourceSet& rs) {
     absl::StrAppend(&out, "  labels: ", LabelsStr(e.labels), "\n  ips: [", absl::StrJoin(ips, ", "),
                     "]\n");
     if (!ports.empty()) absl::StrAppend(&out, "  ports: [", absl::StrJoin(ports, ", "), "]\n");
+    if (!e.orchestrator.empty()) absl::StrAppend(&out, "  orchestrator: ", e.orchestrator, "\n");
     if (!e.service_account.empty()) {
       absl::StrAppend(&out, "  serviceAccount: ", e.service_account, "\n");
     }

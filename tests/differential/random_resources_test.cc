@@ -25,8 +25,12 @@ bool PortProtocol(const Rule& r) {
 void CheckRule(const Rule& r, const std::string& where) {
   SCOPED_TRACE(where);
   for (const EntityRule* er : {&r.source, &r.destination}) {
+    // Without a protocol only named ports are valid (libcalico-go validateRule).
+    if (!er->ports.ranges.empty() || !er->not_ports.ranges.empty()) {
+      EXPECT_TRUE(PortProtocol(r)) << "numeric ports without TCP/UDP/SCTP";
+    }
     if (!er->ports.empty() || !er->not_ports.empty()) {
-      EXPECT_TRUE(PortProtocol(r)) << "ports without TCP/UDP/SCTP";
+      EXPECT_TRUE(PortProtocol(r) || !r.protocol) << "ports with a protocol that has none";
     }
     for (const auto* range : {&er->ports.ranges, &er->not_ports.ranges}) {
       for (const auto& pr : *range) EXPECT_LE(pr.first, pr.last);

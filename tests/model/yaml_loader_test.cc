@@ -185,7 +185,7 @@ TEST_F(AllKindsTest, GlobalAndStagedPolicies) {
   EXPECT_EQ(sk.kind, PolicyKind::kKubernetesNetworkPolicy);
   EXPECT_TRUE(sk.staged);
   EXPECT_EQ(sk.staged_action, StagedAction::kIgnore);
-  EXPECT_EQ(sk.selector.text(), "app == 'db'");
+  EXPECT_EQ(sk.selector.text(), "projectcalico.org/orchestrator == 'k8s' && app == 'db'");
   EXPECT_FALSE(sk.applies_ingress);
   EXPECT_TRUE(sk.applies_egress);
 
@@ -203,6 +203,7 @@ TEST_F(AllKindsTest, Endpoints) {
   EXPECT_EQ(w.name, "web-0");  // spec.pod wins over metadata.name
   EXPECT_EQ(w.namespace_, "shop");
   EXPECT_EQ(w.labels, L({{"app", "web"}, {"version", "2"}}));
+  EXPECT_EQ(w.orchestrator, "k8s");
   EXPECT_EQ(w.node, "node1");
   EXPECT_EQ(w.interface_name, "cali1234");
   EXPECT_EQ(w.service_account, "web");
@@ -359,22 +360,32 @@ TEST(K8sPolicy, PodSelectorAndDefaults) {
   EXPECT_EQ(p.tier, "default");
   EXPECT_EQ(p.order, 1000.0);
   EXPECT_EQ(p.selector.text(),
-            "a == '1' && b == '2' && env in { 'prod', 'staging' } && tier not in { 'db' } && "
-            "has(canary) && ! has(legacy)");
-  EXPECT_TRUE(p.selector.Matches(
+            "projectcalico.org/orchestrator == 'k8s' && a == '1' && b == '2' && "
+            "env in { 'prod', 'staging' } && tier not in { 'db' } && has(canary) && ! has(legacy)");
+  EXPECT_TRUE(p.selector.Matches(L({{"projectcalico.org/orchestrator", "k8s"},
+                                    {"a", "1"},
+                                    {"b", "2"},
+                                    {"env", "prod"},
+                                    {"tier", "web"},
+                                    {"canary", ""}})));
+  EXPECT_FALSE(p.selector.Matches(  // not a Kubernetes pod
       L({{"a", "1"}, {"b", "2"}, {"env", "prod"}, {"tier", "web"}, {"canary", ""}})));
-  EXPECT_FALSE(p.selector.Matches(
-      L({{"a", "1"}, {"b", "2"}, {"env", "prod"}, {"canary", ""}, {"legacy", "x"}})));
+  EXPECT_FALSE(p.selector.Matches(L({{"projectcalico.org/orchestrator", "k8s"},
+                                     {"a", "1"},
+                                     {"b", "2"},
+                                     {"env", "prod"},
+                                     {"canary", ""},
+                                     {"legacy", "x"}})));
   EXPECT_TRUE(p.applies_ingress);
   EXPECT_FALSE(p.applies_egress);
   EXPECT_TRUE(p.ingress.empty());
 }
 
-TEST(K8sPolicy, EmptyPodSelectorIsAll) {
+TEST(K8sPolicy, EmptyPodSelectorIsEveryPod) {
   ResourceSet set =
       MustParse(std::string(kK8sHead) + "  podSelector: {}\n  policyTypes: [Ingress, Egress]\n");
   const Policy& p = OnlyPolicy(set);
-  EXPECT_TRUE(p.selector.IsAll());
+  EXPECT_EQ(p.selector.text(), "projectcalico.org/orchestrator == 'k8s'");
   EXPECT_TRUE(p.applies_ingress);
   EXPECT_TRUE(p.applies_egress);
 }
@@ -413,12 +424,13 @@ TEST(K8sPolicy, RuleOrderProtocolsOuterPeersInner) {
     EXPECT_EQ(p.ingress[i].action, Action::kAllow);
     EXPECT_EQ(p.ingress[i].protocol, protos[i]) << i;
     const EntityRule& src = p.ingress[i].source;
+    ASSERT_TRUE(src.selector);
     if (i % 2 == 0) {
-      ASSERT_TRUE(src.selector);
-      EXPECT_EQ(src.selector->text(), "role == 'a'");
+      EXPECT_EQ(src.selector->text(), "projectcalico.org/orchestrator == 'k8s' && role == 'a'");
       EXPECT_FALSE(src.namespace_selector);  // same namespace
     } else {
-      EXPECT_FALSE(src.selector);
+      // Pods only, even with no podSelector (k8sPeerToCalicoFields).
+      EXPECT_EQ(src.selector->text(), "projectcalico.org/orchestrator == 'k8s'");
       ASSERT_TRUE(src.namespace_selector);  // {} = all namespaces
       EXPECT_TRUE(src.namespace_selector->IsAll());
     }
@@ -460,7 +472,7 @@ TEST(K8sPolicy, IpBlockExceptAndEgressPeers) {
   EXPECT_FALSE(p.egress[0].protocol);
   const EntityRule& d1 = p.egress[1].destination;
   ASSERT_TRUE(d1.selector && d1.namespace_selector);
-  EXPECT_EQ(d1.selector->text(), "has(app)");
+  EXPECT_EQ(d1.selector->text(), "projectcalico.org/orchestrator == 'k8s' && has(app)");
   EXPECT_EQ(d1.namespace_selector->text(), "team == 'x'");
   EXPECT_TRUE(p.egress[1].source.nets.empty());
 }
@@ -680,8 +692,12 @@ TEST(Errors, TableOfBadInputs) {
       {K8s("  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8}, podSelector: {}}]}]\n"),
        "bad.yaml doc 1: spec.ingress[0].from[0].ipBlock: may not be combined"},
       {K8s("  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8, except: [11.0.0.0/24]}}]}]\n"),
-       "bad.yaml doc 1: spec.ingress[0].from[0].ipBlock.except[0]: \"11.0.0.0/24\" is not inside "
-       "\"10.0.0.0/8\""},
+       "bad.yaml doc 1: spec.ingress[0].from[0].ipBlock.except[0]: \"11.0.0.0/24\" is not a strict "
+       "subset of \"10.0.0.0/8\""},
+      // Kubernetes' ValidateIPBlock: except must be strictly inside cidr.
+      {K8s("  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.0.0.0/8]}}]}]\n"),
+       "bad.yaml doc 1: spec.ingress[0].from[0].ipBlock.except[0]: \"10.0.0.0/8\" is not a strict "
+       "subset of \"10.0.0.0/8\""},
       {K8s("  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0}}]}]\n"),
        "bad.yaml doc 1: spec.ingress[0].from[0].ipBlock.cidr: \"10.0.0.0\" is not a valid CIDR"},
       {K8s("  ingress: [{ports: [{protocol: ICMP}]}]\n"),

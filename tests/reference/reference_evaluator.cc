@@ -88,15 +88,47 @@ std::string EndpointName(const Endpoint& e) {
 // Labels.
 // ---------------------------------------------------------------------------
 
-// [brief:Effective labels] own labels + projectcalico.org/namespace when
-// namespaced + projectcalico.org/serviceaccount when it has one + labelsToApply
-// of its Profiles that exist as resources. Precedence on a clash, as Felix's
-// label inheritance does it: the endpoint's own labels first, then its profiles
-// in order (the first profile that has the key wins).
+// [doc:Evaluation 5] Felix's labels: own labels, projectcalico.org/namespace
+// and projectcalico.org/serviceaccount, then what the profiles give:
+// kns.<ns> = the Namespace's labels prefixed "pcns." + pcns.projectcalico.org/name
+// (libcalico-go NamespaceToProfile), ksa.<ns>.<sa> = the ServiceAccount's
+// labels prefixed "pcsa." + pcsa.projectcalico.org/name
+// (ServiceAccountToProfile), and labelsToApply of Profile resources. Own labels
+// win; among profiles the first that has the key.
+void AddPrefixed(const Labels& from, const std::string& prefix, const std::string& name,
+                 Labels* out) {
+  for (const auto& [k, v] : from) out->emplace(prefix + k, v);
+  out->emplace(prefix + std::string(kNameLabel), name);
+}
+
+Labels NamespaceLabels(const ResourceSet& rs, const std::string& ns) {
+  Labels labels;
+  for (const auto& n : rs.namespaces) {
+    if (n.name == ns) labels = n.labels;
+  }
+  return labels;
+}
+
+Labels ServiceAccountLabels(const ResourceSet& rs, const std::string& ns, const std::string& sa) {
+  for (const auto& a : rs.service_accounts) {
+    if (a.namespace_ == ns && a.name == sa) return a.labels;
+  }
+  return {};  // a pod's service account exists; one not loaded has no labels
+}
+
 Labels EffectiveLabels(const ResourceSet& rs, const Endpoint& e) {
   Labels labels = e.labels;
   if (!e.namespace_.empty()) labels[std::string(kNamespaceLabel)] = e.namespace_;
   if (!e.service_account.empty()) labels[std::string(kServiceAccountLabel)] = e.service_account;
+  // libcalico-go updateLabelsForStorage: the orchestrator as a label.
+  if (!e.orchestrator.empty()) labels["projectcalico.org/orchestrator"] = e.orchestrator;
+  if (!e.namespace_.empty()) {
+    AddPrefixed(NamespaceLabels(rs, e.namespace_), "pcns.", e.namespace_, &labels);
+  }
+  if (!e.service_account.empty()) {
+    AddPrefixed(ServiceAccountLabels(rs, e.namespace_, e.service_account), "pcsa.",
+                e.service_account, &labels);
+  }
   for (const std::string& profile_name : e.profiles) {
     const Profile* profile = FindProfile(rs, profile_name);
     if (profile == nullptr) continue;
@@ -105,42 +137,97 @@ Labels EffectiveLabels(const ResourceSet& rs, const Endpoint& e) {
   return labels;
 }
 
-// [brief:Effective labels] NetworkSet: its labels + namespace label when namespaced.
-Labels NetworkSetLabels(const NetworkSet& ns) {
+// NetworkSet: its labels, the namespace label and the kns.<ns> profile's.
+Labels NetworkSetLabels(const ResourceSet& rs, const NetworkSet& ns) {
   Labels labels = ns.labels;
-  if (!ns.namespace_.empty()) labels[std::string(kNamespaceLabel)] = ns.namespace_;
-  return labels;
-}
-
-// [brief:Namespace labels] the Namespace resource's labels (none if there is
-// no such resource) + projectcalico.org/name=<ns>.
-Labels NamespaceLabels(const ResourceSet& rs, const std::string& ns) {
-  Labels labels;
-  for (const auto& n : rs.namespaces) {
-    if (n.name == ns) labels = n.labels;
+  if (!ns.namespace_.empty()) {
+    labels[std::string(kNamespaceLabel)] = ns.namespace_;
+    AddPrefixed(NamespaceLabels(rs, ns.namespace_), "pcns.", ns.namespace_, &labels);
   }
-  labels[std::string(kNameLabel)] = ns;
   return labels;
 }
 
-// [brief:namespaceSelector] X matches a thing iff (X is exactly global() and
-// the thing is not namespaced) or (X is not global() and the thing is
-// namespaced and X matches its namespace's labels).
-bool NamespaceSelectorMatches(const ResourceSet& rs, const Selector& x,
-                              const std::string& thing_namespace) {
-  const bool namespaced = !thing_namespace.empty();
-  if (x.IsGlobalOnly()) return !namespaced;
-  return namespaced && x.Matches(NamespaceLabels(rs, thing_namespace));
+// ---------------------------------------------------------------------------
+// Selector text, built the way libcalico-go builds Felix's v1 selectors
+// (updateprocessors/selectors.go, rules.go, *networkpolicyprocessor.go).
+// ---------------------------------------------------------------------------
+
+// Parenthesised as libcalico-go's selector String() renders && and ||.
+std::string Paren(const std::string& s) { return "(" + s + ")"; }
+
+std::string ReplaceAll(std::string s, const std::string& from, const std::string& to) {
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) {
+    s.replace(at, from.size(), to);
+  }
+  return s;
 }
 
-// [brief:serviceAccountSelector / serviceAccounts] a service account's labels.
-Labels ServiceAccountLabels(const std::string& sa) { return Labels{{std::string(kNameLabel), sa}}; }
+// parseSelectorAttachPrefix.
+std::string AttachPrefix(const Selector& sel, const std::string& prefix) {
+  return Paren(sel.WithKeyPrefix(prefix).Canonical());
+}
+
+// prefixAndAppendSelector.
+std::string PrefixAndAppend(const std::string& current, const Selector& sel,
+                            const std::string& prefix) {
+  const std::string prefixed = AttachPrefix(sel, prefix);
+  return current.empty() ? prefixed : Paren(current) + " && " + prefixed;
+}
+
+std::string Given(const std::optional<Selector>& s) { return s.has_value() ? s->text() : ""; }
+
+// parseServiceAccounts.
+std::string ServiceAccountSelectorText(const ctl::model::ServiceAccountMatch& sam) {
+  std::string updated;
+  if (sam.selector.has_value() && !sam.selector->text().empty()) {
+    updated = AttachPrefix(*sam.selector, "pcsa.");
+  }
+  if (sam.names.empty()) return updated;
+  std::string names =
+      std::string(kServiceAccountLabel) + " in { '" + absl::StrJoin(sam.names, "', '") + "' }";
+  return updated.empty() ? names : Paren(updated) + " && " + Paren(names);
+}
+
+// getEndpointSelector: the positive selector of a rule side ("" = none).
+std::string EntityRuleSelectorText(const EntityRule& er, const std::string& policy_namespace) {
+  std::string ns_selector;
+  if (!Given(er.namespace_selector).empty()) {
+    ns_selector = AttachPrefix(*er.namespace_selector, "pcns.");
+    ns_selector = ReplaceAll(ns_selector, "all()", "has(projectcalico.org/namespace)");
+    ns_selector = ReplaceAll(ns_selector, "global()", "!has(projectcalico.org/namespace)");
+  } else if (!policy_namespace.empty()) {
+    ns_selector = std::string(kNamespaceLabel) + " == '" + policy_namespace + "'";
+  }
+  std::vector<std::string> selectors;
+  if (er.service_accounts.has_value()) {
+    std::string sa = ServiceAccountSelectorText(*er.service_accounts);
+    if (!sa.empty()) selectors.push_back(sa);
+  }
+  if (!Given(er.selector).empty()) selectors.push_back(Given(er.selector));
+  std::string selector;
+  if (selectors.size() == 1) selector = selectors[0];
+  if (selectors.size() > 1) selector = "(" + absl::StrJoin(selectors, ") && (") + ")";
+  if (!ns_selector.empty() && (!selector.empty() || !Given(er.not_selector).empty() ||
+                               !Given(er.namespace_selector).empty())) {
+    selector = selector.empty() ? ns_selector : Paren(ns_selector) + " && " + Paren(selector);
+  }
+  return selector;
+}
+
+Selector MustParse(const std::string& text) {
+  auto s = Selector::Parse(text);
+  if (!s.ok()) {
+    // Only a test helper: a selector built from valid parts must parse.
+    std::abort();
+  }
+  return *s;
+}
 
 // ---------------------------------------------------------------------------
 // Rule matching.
 // ---------------------------------------------------------------------------
 
-// Where a rule lives decides its default candidates. [brief:Rule entity]
+// Where a rule lives. [doc:Policies and rules]
 struct RuleScope {
   // Non-empty for NetworkPolicy / Kubernetes NetworkPolicy rules; empty for
   // GlobalNetworkPolicy and Profile rules.
@@ -155,51 +242,56 @@ struct Side {
   Labels owner_labels;              // its effective labels
 };
 
-// [brief:Rule entity] candidates: with namespaceSelector -> the things it
-// matches; without: namespaced policy -> things in the policy's namespace;
-// global policy or profile -> everything.
-bool IsCandidate(const ResourceSet& rs, const RuleScope& scope, const EntityRule& er,
-                 const std::string& thing_namespace) {
-  if (er.namespace_selector.has_value()) {
-    return NamespaceSelectorMatches(rs, *er.namespace_selector, thing_namespace);
+// Felix's view of one rule side (rule_scanner.go): the positive selector with
+// the notSelector folded in (combineMatchesIfPossible), or, when there is no
+// positive selector, the notSelector alone.
+struct SideSelectors {
+  std::optional<Selector> positive;
+  std::optional<Selector> negative;
+};
+
+SideSelectors SelectorsOf(const EntityRule& er, const RuleScope& scope) {
+  SideSelectors out;
+  std::string positive = EntityRuleSelectorText(er, scope.policy_namespace);
+  std::string negative = Given(er.not_selector);
+  if (!positive.empty() && !negative.empty()) {
+    positive = Paren(positive) + " && !" + Paren(negative);
+    negative.clear();
   }
-  if (!scope.policy_namespace.empty()) return thing_namespace == scope.policy_namespace;
-  return true;
+  if (!positive.empty()) out.positive = MustParse(positive);
+  if (!negative.empty()) out.negative = MustParse(negative);
+  return out;
 }
 
-// [brief:Rule entity] "address in the address set of selector `sel`": the IPs
-// of candidate endpoints whose effective labels match, plus the nets of
-// candidate NetworkSets whose labels match.
-bool InSelectorSet(const ResourceSet& rs, const RuleScope& scope, const EntityRule& er,
-                   const Selector& sel, const Side& side) {
-  if (side.owner != nullptr && IsCandidate(rs, scope, er, side.owner->namespace_) &&
-      sel.Matches(side.owner_labels)) {
-    return true;
-  }
+// "address in the IP set of selector `sel`": the IPs of every endpoint whose
+// labels match plus the nets of every network set whose labels match.
+bool InSelectorSet(const ResourceSet& rs, const Selector& sel, const Side& side) {
+  if (side.owner != nullptr && sel.Matches(side.owner_labels)) return true;
   for (const NetworkSet& set : rs.network_sets) {
     bool contains = false;
     for (const auto& net : set.nets) contains = contains || net.Contains(side.addr);
-    if (!contains) continue;
-    if (!IsCandidate(rs, scope, er, set.namespace_)) continue;
-    if (sel.Matches(NetworkSetLabels(set))) return true;
+    if (contains && sel.Matches(NetworkSetLabels(rs, set))) return true;
   }
   return false;
 }
 
 // [brief:Ports] a port matches a list if it is in any numeric range, or if
-// (address, port) is a named port, with the rule's protocol, of a candidate
-// endpoint matching the side's selector (every candidate when there is none).
-bool PortListMatches(const ResourceSet& rs, const RuleScope& scope, const EntityRule& er,
-                     const PortList& list, std::optional<uint8_t> rule_protocol, const Side& side) {
+// (address, protocol, port) is a named port of an endpoint the positive
+// selector matches (any endpoint when there is none): Felix's named-port IP
+// sets, whose protocol is the rule's, or the named port's own when the rule
+// has none.
+bool PortListMatches(const SideSelectors& sels, const PortList& list,
+                     std::optional<uint8_t> rule_protocol, uint8_t packet_protocol,
+                     const Side& side) {
   for (const auto& range : list.ranges) {
     if (side.port >= range.first && side.port <= range.last) return true;
   }
-  if (list.names.empty() || side.owner == nullptr || !rule_protocol.has_value()) return false;
-  if (!IsCandidate(rs, scope, er, side.owner->namespace_)) return false;
-  if (er.selector.has_value() && !er.selector->Matches(side.owner_labels)) return false;
+  if (list.names.empty() || side.owner == nullptr) return false;
+  if (rule_protocol.has_value() && *rule_protocol != packet_protocol) return false;
+  if (sels.positive.has_value() && !sels.positive->Matches(side.owner_labels)) return false;
   for (const std::string& name : list.names) {
     for (const auto& named : side.owner->ports) {
-      if (named.name == name && named.protocol == *rule_protocol && named.port == side.port) {
+      if (named.name == name && named.protocol == packet_protocol && named.port == side.port) {
         return true;
       }
     }
@@ -209,7 +301,8 @@ bool PortListMatches(const ResourceSet& rs, const RuleScope& scope, const Entity
 
 // [brief:Rule entity] all criteria of an EntityRule, ANDed. [doc:Policies and rules]
 bool EntityMatches(const ResourceSet& rs, const RuleScope& scope, const EntityRule& er,
-                   std::optional<uint8_t> rule_protocol, const Side& side) {
+                   std::optional<uint8_t> rule_protocol, uint8_t packet_protocol,
+                   const Side& side) {
   // nets: any-of.
   if (!er.nets.empty()) {
     bool any = false;
@@ -220,39 +313,17 @@ bool EntityMatches(const ResourceSet& rs, const RuleScope& scope, const EntityRu
   for (const auto& net : er.not_nets) {
     if (net.Contains(side.addr)) return false;
   }
-  // selector; namespaceSelector without selector means selector all().
-  if (er.selector.has_value()) {
-    if (!InSelectorSet(rs, scope, er, *er.selector, side)) return false;
-  } else if (er.namespace_selector.has_value()) {
-    if (!InSelectorSet(rs, scope, er, Selector(), side)) return false;
-  }
-  // notSelector: not in the set (so unknown addresses match).
-  if (er.not_selector.has_value() && InSelectorSet(rs, scope, er, *er.not_selector, side)) {
-    return false;
-  }
-  // serviceAccounts: the owner is a candidate workload endpoint with a service
-  // account named in `names` (if any) whose labels match `selector` (if any).
-  if (er.service_accounts.has_value()) {
-    const auto& sa_match = *er.service_accounts;
-    const Endpoint* e = side.owner;
-    if (e == nullptr || e->kind != EndpointKind::kWorkload || e->service_account.empty()) {
-      return false;
-    }
-    if (!IsCandidate(rs, scope, er, e->namespace_)) return false;
-    if (!sa_match.names.empty() && std::find(sa_match.names.begin(), sa_match.names.end(),
-                                             e->service_account) == sa_match.names.end()) {
-      return false;
-    }
-    if (sa_match.selector.has_value() &&
-        !sa_match.selector->Matches(ServiceAccountLabels(e->service_account))) {
-      return false;
-    }
-  }
+  // selector, namespaceSelector, serviceAccounts and notSelector, as Felix
+  // sees them: in the positive set, or (no positive set) not in the negative.
+  const SideSelectors sels = SelectorsOf(er, scope);
+  if (sels.positive.has_value() && !InSelectorSet(rs, *sels.positive, side)) return false;
+  if (sels.negative.has_value() && InSelectorSet(rs, *sels.negative, side)) return false;
   // ports / notPorts.
-  if (!er.ports.empty() && !PortListMatches(rs, scope, er, er.ports, rule_protocol, side)) {
+  if (!er.ports.empty() && !PortListMatches(sels, er.ports, rule_protocol, packet_protocol, side)) {
     return false;
   }
-  if (!er.not_ports.empty() && PortListMatches(rs, scope, er, er.not_ports, rule_protocol, side)) {
+  if (!er.not_ports.empty() &&
+      PortListMatches(sels, er.not_ports, rule_protocol, packet_protocol, side)) {
     return false;
   }
   return true;
@@ -277,8 +348,8 @@ bool RuleMatches(const ResourceSet& rs, const RuleScope& scope, const Rule& rule
     const int family = pkt.src.family == Family::kV4 ? 4 : 6;
     if (*rule.ip_version != family) return false;
   }
-  if (!EntityMatches(rs, scope, rule.source, rule.protocol, src)) return false;
-  if (!EntityMatches(rs, scope, rule.destination, rule.protocol, dst)) return false;
+  if (!EntityMatches(rs, scope, rule.source, rule.protocol, pkt.proto, src)) return false;
+  if (!EntityMatches(rs, scope, rule.destination, rule.protocol, pkt.proto, dst)) return false;
   return true;
 }
 
@@ -288,24 +359,35 @@ bool RuleMatches(const ResourceSet& rs, const RuleScope& scope, const Rule& rule
 
 bool IsNamespacedKind(PolicyKind k) { return k != PolicyKind::kGlobalNetworkPolicy; }
 
-// [brief:Policy applies] direction in types, selector matches, namespace rules,
-// serviceAccountSelector.
-bool PolicyApplies(const ResourceSet& rs, const Policy& p, const Endpoint& e, const Labels& labels,
-                   Direction d) {
-  if (d == Direction::kIngress ? !p.applies_ingress : !p.applies_egress) return false;
-  if (!p.selector.Matches(labels)) return false;
-  if (IsNamespacedKind(p.kind) && e.namespace_ != p.namespace_) return false;
-  if (p.kind == PolicyKind::kGlobalNetworkPolicy && p.namespace_selector.has_value() &&
-      !NamespaceSelectorMatches(rs, *p.namespace_selector, e.namespace_)) {
-    return false;
-  }
-  if (p.service_account_selector.has_value()) {
-    if (e.service_account.empty()) return false;
-    if (!p.service_account_selector->Matches(ServiceAccountLabels(e.service_account))) {
-      return false;
+// [brief:Policy applies] direction in types, and the endpoint matches the
+// policy's v1 selector as libcalico-go builds it: networkpolicyprocessor.go
+// (namespaced kinds; Kubernetes policies arrive converted) and
+// globalnetworkpolicyprocessor.go (whose all() rewrites apply to the whole
+// string built so far).
+std::string PolicySelectorText(const Policy& p) {
+  std::string sel = p.selector.text();
+  if (IsNamespacedKind(p.kind)) {
+    const std::string ns = std::string(kNamespaceLabel) + " == '" + p.namespace_ + "'";
+    sel = sel.empty() ? ns : Paren(sel) + " && " + ns;
+    if (p.service_account_selector.has_value() && !p.service_account_selector->text().empty()) {
+      sel = PrefixAndAppend(sel, *p.service_account_selector, "pcsa.");
     }
+    return sel;
   }
-  return true;
+  if (p.namespace_selector.has_value() && !p.namespace_selector->text().empty()) {
+    sel = PrefixAndAppend(sel, *p.namespace_selector, "pcns.");
+    sel = ReplaceAll(sel, "all()", "has(projectcalico.org/namespace)");
+  }
+  if (p.service_account_selector.has_value() && !p.service_account_selector->text().empty()) {
+    sel = PrefixAndAppend(sel, *p.service_account_selector, "pcsa.");
+    sel = ReplaceAll(sel, "all()", "has(projectcalico.org/serviceaccount)");
+  }
+  return sel;
+}
+
+bool PolicyApplies(const Policy& p, const Labels& labels, Direction d) {
+  if (d == Direction::kIngress ? !p.applies_ingress : !p.applies_egress) return false;
+  return MustParse(PolicySelectorText(p)).Matches(labels);
 }
 
 // [brief:Staged] identity of a policy for Set/Delete: (kind, namespace, tier, name).
@@ -442,7 +524,7 @@ DirectionResult EvaluateDirection(const ResourceSet& rs, const std::vector<const
   for (const Tier& tier : OrderedTiers(rs)) {
     std::vector<const Policy*> applicable;
     for (const Policy* p : view) {
-      if (p->tier == tier.name && PolicyApplies(rs, *p, e, labels, d)) applicable.push_back(p);
+      if (p->tier == tier.name && PolicyApplies(*p, labels, d)) applicable.push_back(p);
     }
     if (applicable.empty()) continue;  // skipped entirely, default action included
     std::sort(applicable.begin(), applicable.end(), PolicyBefore);

@@ -250,11 +250,18 @@ TEST(ReferenceEvaluator, StagedPoliciesOnlyAffectPending) {
   EXPECT_EQ(r.ingress->pending_verdict, "deny");
 }
 
-TEST(ReferenceEvaluator, NotSelectorMatchesUnknownAndNamespaceRules) {
+// libcalico-go rules.go getEndpointSelector: in a namespaced policy a rule
+// side with only a notSelector still gets the namespace selector, so it
+// selects the policy's namespace minus the notSelector (Felix folds the
+// notSelector in: rule_scanner.go combineMatchesIfPossible). Only a side with
+// no positive selector at all (a global policy) matches unknown addresses.
+TEST(ReferenceEvaluator, NotSelectorOnlyIsScopedToThePolicyNamespace) {
   ResourceSet rs;
   rs.endpoints = {Wep("a", "web", "198.18.0.1", {{"app", "web"}}),
                   Wep("b", "db", "198.18.0.2", {{"app", "db"}}),
-                  Hep("node1", "198.18.1.1", {{"app", "web"}})};
+                  Hep("node1", "198.18.1.1", {{"app", "web"}}),
+                  Wep("b", "cache", "198.18.0.3", {{"app", "cache"}}),
+                  Wep("b", "web2", "198.18.0.4", {{"app", "web"}})};
   Policy np = Np("b", "default", "np", 1);
   Rule r0 = MakeRule(Action::kAllow);
   r0.source.not_selector = Sel("app == 'web'");
@@ -262,14 +269,35 @@ TEST(ReferenceEvaluator, NotSelectorMatchesUnknownAndNamespaceRules) {
   np.applies_egress = false;
   rs.policies = {np};
 
-  // Unknown source: not in the set -> allowed.
+  // Unknown source: outside namespace b -> no match, end of tier.
   RefTraceReport r = ReferenceEvaluate(rs, TcpPacket("203.0.113.9", "198.18.0.2", 80));
-  EXPECT_EQ(r.verdict, "allow");
-  EXPECT_THAT(r.ingress->enforced, ElementsAre("0|default|b/default.np|allow|0"));
-  // a/web has app=web but is not in namespace b: NP candidates are b's only,
-  // so it is not in the notSelector's set -> allowed.
+  EXPECT_EQ(r.verdict, "deny");
+  EXPECT_THAT(r.ingress->enforced, ElementsAre("0|default|b/default.np|deny|-1"));
+  // a/web and the host endpoint are outside namespace b as well.
   r = ReferenceEvaluate(rs, TcpPacket("198.18.0.1", "198.18.0.2", 80));
+  EXPECT_THAT(r.ingress->enforced, ElementsAre("0|default|b/default.np|deny|-1"));
+  r = ReferenceEvaluate(rs, TcpPacket("198.18.1.1", "198.18.0.2", 80));
+  EXPECT_THAT(r.ingress->enforced, ElementsAre("0|default|b/default.np|deny|-1"));
+  // In namespace b: allowed unless app=web.
+  r = ReferenceEvaluate(rs, TcpPacket("198.18.0.3", "198.18.0.2", 80));
   EXPECT_THAT(r.ingress->enforced, ElementsAre("0|default|b/default.np|allow|0"));
+  r = ReferenceEvaluate(rs, TcpPacket("198.18.0.4", "198.18.0.2", 80));
+  EXPECT_THAT(r.ingress->enforced, ElementsAre("0|default|b/default.np|deny|-1"));
+
+  // The same rule in a global policy has no positive selector: every address
+  // but those of app=web things (in any namespace) matches.
+  Policy gnp = Gnp("default", "g", 1);
+  gnp.selector = Sel("projectcalico.org/namespace == 'b'");
+  gnp.ingress = {r0};
+  gnp.applies_egress = false;
+  ResourceSet global_rs = rs;
+  global_rs.policies = {gnp};
+  EXPECT_EQ(ReferenceEvaluate(global_rs, TcpPacket("203.0.113.9", "198.18.0.2", 80)).verdict,
+            "allow");
+  EXPECT_EQ(ReferenceEvaluate(global_rs, TcpPacket("198.18.0.1", "198.18.0.2", 80)).verdict,
+            "deny");
+  EXPECT_EQ(ReferenceEvaluate(global_rs, TcpPacket("198.18.1.1", "198.18.0.2", 80)).verdict,
+            "deny");
 
   // With namespaceSelector global(): only non-namespaced things are candidates,
   // so the host endpoint is in the set and denied; the pod is not.
@@ -468,6 +496,53 @@ TEST(ReferenceEvaluator, Ipv6AndNotNets) {
   EXPECT_EQ(r.verdict, "deny");
   EXPECT_THAT(r.ingress->enforced, ElementsAre("0|default|a/default.np|deny|-1"));
   EXPECT_THAT(r.egress.has_value() ? r.egress->enforced : std::vector<std::string>{}, IsEmpty());
+}
+
+}  // namespace
+}  // namespace tierwall::test
+
+namespace tierwall::test {
+namespace {
+
+// ServiceAccountToProfile: an account's labels reach its pods as pcsa.<key>,
+// which serviceAccounts.selector matches (parseServiceAccounts prefixes it).
+TEST(ReferenceEvaluator, ServiceAccountSelectorMatchesAccountLabels) {
+  ResourceSet rs;
+  rs.service_accounts = {ctl::model::ServiceAccount{"api", "a", {{"tier", "gold"}}, {}}};
+  Endpoint client = Wep("a", "client", "198.18.0.1");
+  client.service_account = "api";
+  Endpoint other = Wep("a", "other", "198.18.0.3");
+  other.service_account = "batch";  // no ServiceAccount document: no labels
+  rs.endpoints = {client, Wep("a", "db", "198.18.0.2"), other};
+  Policy np = Np("a", "default", "np", 1);
+  Rule r0 = MakeRule(Action::kAllow);
+  ctl::model::ServiceAccountMatch sa;
+  sa.selector = Sel("tier == 'gold'");
+  r0.source.service_accounts = sa;
+  np.ingress = {r0};
+  np.applies_egress = false;
+  rs.policies = {np};
+  EXPECT_EQ(ReferenceEvaluate(rs, TcpPacket("198.18.0.1", "198.18.0.2", 80)).verdict, "allow");
+  EXPECT_EQ(ReferenceEvaluate(rs, TcpPacket("198.18.0.3", "198.18.0.2", 80)).verdict, "deny");
+}
+
+// A rule whose ports are all named has no protocol; a named port then
+// matches with its own protocol (Felix's ProtocolAny named-port IP sets).
+TEST(ReferenceEvaluator, NamedPortWithoutProtocolUsesItsOwn) {
+  ResourceSet rs;
+  Endpoint db = Wep("a", "db", "198.18.0.2");
+  db.ports = {ctl::model::NamedPort{"dns", 17, 53}};
+  rs.endpoints = {Wep("a", "client", "198.18.0.1"), db};
+  Policy np = Np("a", "default", "np", 1);
+  Rule r0 = MakeRule(Action::kAllow);
+  r0.destination.ports.names = {"dns"};
+  np.ingress = {r0};
+  np.applies_egress = false;
+  rs.policies = {np};
+  PacketKey udp = TcpPacket("198.18.0.1", "198.18.0.2", 53);
+  udp.proto = 17;
+  EXPECT_EQ(ReferenceEvaluate(rs, udp).verdict, "allow");
+  EXPECT_EQ(ReferenceEvaluate(rs, TcpPacket("198.18.0.1", "198.18.0.2", 53)).verdict, "deny");
 }
 
 }  // namespace
