@@ -63,7 +63,11 @@ run_one() {
   local t=$1 bin="$BUILD_DIR/tests/fuzz/${1}_fuzzer" seeds="tests/fuzz/corpus/$1"
   local arts="$BUILD_DIR/fuzz-artifacts/$t" log="$BUILD_DIR/fuzz-$t.log" rc
   mkdir -p "$arts"
-  local common=(-dict="$(dict_for "$t")" -timeout=20 -rss_limit_mb=2560 -print_final_stats=1
+  # The API target runs whole call sequences (the shop's compile on every
+  # change): seconds per input on a busy machine at nice 19, so a longer timeout.
+  local timeout=20
+  [ "$t" = api ] && timeout=120
+  local common=(-dict="$(dict_for "$t")" -timeout=$timeout -rss_limit_mb=2560 -print_final_stats=1
                 -artifact_prefix="$arts/")
   if [ "$MODE" = brief ]; then
     # Every committed seed (regression inputs included) must pass as is; then
