@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, runs every test suite and ends with one
-# plain line: "N passed, N failed" (GoogleTest cases across all suites).
+# plain line: "N passed, N failed" (GoogleTest cases across all suites, plus
+# one per fuzz target: scripts/fuzz.sh --brief replays the committed seeds and
+# fuzzes each target for a few seconds in the clang build build-fuzz/).
 #   scripts/test.sh            release build in build/
-#   scripts/test.sh --asan     ASan+UBSan build in build-asan/ (unit suites, smaller differential run)
+#   scripts/test.sh --asan     ASan+UBSan build in build-asan/ (unit suites, smaller differential
+#                              and soak runs)
+# TW_FUZZ_SECONDS (default 6) is the brief fuzz time per target; 0 skips fuzzing.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 MODE=release
@@ -10,7 +14,7 @@ MODE=release
 
 scripts/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 if [ "$MODE" = asan ]; then
-  export BUILD_DIR=build-asan TW_DIFF_SCALE=${TW_DIFF_SCALE:-0.1}
+  export BUILD_DIR=build-asan TW_DIFF_SCALE=${TW_DIFF_SCALE:-0.1} TW_SOAK_SCALE=${TW_SOAK_SCALE:-0.2}
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   BUILD_ARGS=(-Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=false)
 else
@@ -68,5 +72,15 @@ PY
 )
 # A suite that crashed before writing its report still counts as a failure.
 if [ $meson_rc -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+
+# The fuzz targets, briefly (its own clang build; the same in both modes, as
+# the fuzz build always runs under ASan+UBSan). Each target counts as one test.
+if [ "${TW_FUZZ_SECONDS:-6}" != 0 ]; then
+  fuzz_out=$(scripts/fuzz.sh --brief "${TW_FUZZ_SECONDS:-6}" 2>&1)
+  echo "$fuzz_out"
+  read -r fuzz_passed fuzz_failed < <(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' <<<"$fuzz_out")
+  passed=$((passed + ${fuzz_passed:-0}))
+  failed=$((failed + ${fuzz_failed:-1}))
+fi
 echo "${passed} passed, ${failed} failed"
 [ "$failed" -eq 0 ]

@@ -461,7 +461,8 @@ class Compiler {
             }
       RuleAction end_action =
           tiers_[t].default_action == model::Action::kPass ? RuleAction::kPass : RuleAction::kDeny;
-      for (const auto& [p, where] : by_first) {
+      for (const auto& [p, where_binding] : by_first) {
+        const auto& where = where_binding;  // clang 14 cannot capture a structured binding
         auto chains = ChainsWhere([&](uint32_t g, int d, EvalMode m) {
           return std::find(where.begin(), where.end(), std::make_tuple(g, d, m)) != where.end();
         });
@@ -501,7 +502,8 @@ class Compiler {
     allow_all.action = model::Action::kAllow;
     const std::vector<model::Rule> kns_rules{allow_all};
 
-    for (const auto& [slot, groups] : slots) {
+    for (const auto& [slot, groups_binding] : slots) {
+      const auto& groups = groups_binding;  // clang 14 cannot capture a structured binding
       const std::string& name = slot.second;
       const model::Profile* resource = nullptr;
       for (const model::Profile& p : resources_.profiles)
@@ -535,7 +537,8 @@ class Compiler {
       const auto& profiles = resources_.endpoints[groups_[g].representative].profiles;
       by_first[profiles.empty() ? std::string(kNoMatchProfile) : profiles.front()].push_back(g);
     }
-    for (const auto& [name, groups] : by_first) {
+    for (const auto& [name, groups_binding] : by_first) {
+      const auto& groups = groups_binding;  // clang 14 cannot capture a structured binding
       auto chains = ChainsWhere([&](uint32_t g, int, EvalMode) {
         return std::find(groups.begin(), groups.end(), g) != groups.end();
       });
