@@ -5,6 +5,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "control/model/validation.h"
 #include "control/model/yaml_util.h"
 
 namespace tierwall::ctl::model::internal {
@@ -27,13 +28,14 @@ std::optional<int64_t> ParseDecimal(absl::string_view text) {
 
 absl::StatusOr<Action> ParseAction(const YAML::Node& node, absl::string_view path) {
   TW_ASSIGN_OR_RETURN(std::string text, ReadString(node, path));
-  // Calico writes actions capitalised; the lowercase v1 spellings are accepted too.
-  if (text == "Allow" || text == "allow") return Action::kAllow;
-  if (text == "Deny" || text == "deny") return Action::kDeny;
-  if (text == "Pass" || text == "pass") return Action::kPass;
-  if (text == "Log" || text == "log") return Action::kLog;
-  return FieldError(path,
-                    absl::StrCat(Quote(text), " is not a valid action (Allow, Deny, Pass or Log)"));
+  // Exactly as Calico's v3 API spells them (kubebuilder Enum=Allow;Deny;Log;Pass).
+  if (text == "Allow") return Action::kAllow;
+  if (text == "Deny") return Action::kDeny;
+  if (text == "Pass") return Action::kPass;
+  if (text == "Log") return Action::kLog;
+  return FieldError(path, absl::StrCat(Quote(text),
+                                       " is not a valid action (Allow, Deny, Pass or Log, "
+                                       "spelt exactly so)"));
 }
 
 absl::StatusOr<IcmpMatch> ParseIcmp(const YAML::Node& node, absl::string_view path) {
@@ -98,11 +100,17 @@ absl::StatusOr<EntityRule> ParseEntityRule(const YAML::Node& node, absl::string_
   TW_ASSIGN_OR_RETURN(MapReader m, MapReader::Read(node, std::string(path),
                                                    {"nets", "notNets", "selector", "notSelector",
                                                     "namespaceSelector", "ports", "notPorts",
-                                                    "serviceAccounts", "services"}));
+                                                    "serviceAccounts", "services", "domains"}));
   if (m.Get("services")) {
     // Service matches need the Kubernetes Service and EndpointSlice model,
     // which Tierwall does not load; ignoring them would widen the rule.
     return FieldError(m.PathOf("services"), "service matches are not supported");
+  }
+  if (m.Get("domains")) {
+    // As allowedEgressDomains on network sets: refused, never widened.
+    return FieldError(m.PathOf("domains"),
+                      "not supported: Tierwall does not learn addresses from DNS, so a domain "
+                      "match would match nothing");
   }
   EntityRule out;
   if (const YAML::Node* n = m.Get("nets")) {
@@ -184,6 +192,14 @@ absl::StatusOr<HttpMatch> ParseHttp(const YAML::Node& node, absl::string_view pa
 absl::Status ValidateRule(const Rule& r, const MapReader& m, Direction direction) {
   auto check_ports = [&](const PortList& ports, absl::string_view side, absl::string_view field) {
     if (ports.empty() || SupportsPorts(r.protocol)) return absl::OkStatus();
+    if (!r.protocol && ports.ranges.empty()) {
+      // Calico allows named ports without a protocol (each named port brings
+      // its own); Tierwall's compiler would match their numbers for every
+      // protocol, so they are refused until it carries the protocol through.
+      return FieldError(Child(m.PathOf(side), field),
+                        "named ports without a protocol are not supported yet: set protocol "
+                        "TCP, UDP or SCTP");
+    }
     return FieldError(Child(m.PathOf(side), field), "ports require protocol TCP, UDP or SCTP");
   };
   TW_RETURN_IF_ERROR(check_ports(r.source.ports, "source", "ports"));
@@ -244,6 +260,12 @@ absl::Status ValidateRule(const Rule& r, const MapReader& m, Direction direction
     if (direction == Direction::kEgress) {
       return FieldError(m.PathOf("http"), "HTTP match is not allowed in egress rules");
     }
+    // Valid for Calico, but Tierwall has no L7 path yet: accepting it would
+    // turn "allow these HTTP requests" into "allow every connection on the
+    // port". Fail closed until the L7 issue enforces it.
+    return FieldError(m.PathOf("http"),
+                      "not supported: HTTP match needs Tierwall's L7 path, which does not exist "
+                      "yet; refused rather than applied as a plain Allow for all traffic");
   }
   return absl::OkStatus();
 }
@@ -289,7 +311,9 @@ absl::StatusOr<Rule> ParseRule(const YAML::Node& node, absl::string_view path,
     // Rule annotations carry no matching semantics; only the shape is checked.
     TW_ASSIGN_OR_RETURN(MapReader meta, MapReader::Read(*n, m.PathOf("metadata"), {"annotations"}));
     if (const YAML::Node* a = meta.Get("annotations")) {
-      TW_RETURN_IF_ERROR(ReadStringMap(*a, meta.PathOf("annotations")).status());
+      TW_ASSIGN_OR_RETURN(Labels annotations, ReadStringMap(*a, meta.PathOf("annotations")));
+      TW_RETURN_IF_ERROR(CheckAnnotationKeys({annotations.begin(), annotations.end()},
+                                             meta.PathOf("annotations")));
     }
   }
   TW_RETURN_IF_ERROR(ValidateRule(r, m, direction));
@@ -319,11 +343,22 @@ absl::Status ParsePortItem(const YAML::Node& node, absl::string_view path, PortL
     if (!first || !last || *first > 65535 || *last > 65535 || *first > *last) {
       return FieldError(path, absl::StrCat(Quote(text), " is not a valid port range"));
     }
+    if (*first < 1) {
+      // validatePort: MinPort < 1.
+      return FieldError(path, absl::StrCat(Quote(text),
+                                           ": port range invalid, port number must be between 1 "
+                                           "and 65535"));
+    }
     out->ranges.push_back({static_cast<uint16_t>(*first), static_cast<uint16_t>(*last)});
     return absl::OkStatus();
   }
   if (std::optional<int64_t> port = ParseDecimal(text)) {
     if (*port > 65535) return FieldError(path, absl::StrCat(Quote(text), " is not a valid port"));
+    if (*port < 1) {
+      return FieldError(path, absl::StrCat(Quote(text),
+                                           ": port range invalid, port number must be between 1 "
+                                           "and 65535"));
+    }
     out->ranges.push_back({static_cast<uint16_t>(*port), static_cast<uint16_t>(*port)});
     return absl::OkStatus();
   }
@@ -337,18 +372,19 @@ absl::Status ParsePortItem(const YAML::Node& node, absl::string_view path, PortL
 
 absl::StatusOr<uint8_t> ParseProtocol(const YAML::Node& node, absl::string_view path) {
   TW_ASSIGN_OR_RETURN(std::string text, ReadString(node, path));
-  std::string lower = absl::AsciiStrToLower(text);
-  if (lower == "tcp") return kTcp;
-  if (lower == "udp") return kUdp;
-  if (lower == "icmp") return kIcmp;
-  if (lower == "icmpv6") return kIcmpV6;
-  if (lower == "sctp") return kSctp;
-  if (lower == "udplite") return kUdpLite;
+  // validateProtocol: protocolRegex ^(TCP|UDP|ICMP|ICMPv6|SCTP|UDPLite)$ or
+  // a number 1-255; "tcp" is refused, as Calico's validator_test shows.
+  if (text == "TCP") return kTcp;
+  if (text == "UDP") return kUdp;
+  if (text == "ICMP") return kIcmp;
+  if (text == "ICMPv6") return kIcmpV6;
+  if (text == "SCTP") return kSctp;
+  if (text == "UDPLite") return kUdpLite;
   std::optional<int64_t> num = ParseDecimal(text);
   if (num && *num >= 1 && *num <= 255) return static_cast<uint8_t>(*num);
   return FieldError(path, absl::StrCat(Quote(text),
                                        " is not a valid protocol (TCP, UDP, ICMP, ICMPv6, SCTP, "
-                                       "UDPLite or 1-255)"));
+                                       "UDPLite spelt exactly so, or 1-255)"));
 }
 
 void SimplifyRanges(std::vector<PortRange>* ranges) {
