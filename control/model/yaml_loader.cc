@@ -124,6 +124,35 @@ absl::StatusOr<StagedAction> ParseStagedAction(const YAML::Node* node, absl::str
                                        "Ignore)"));
 }
 
+// The CEL rules on Calico's Tier type: the tiers Calico creates itself have
+// a fixed order and default action. An unset order on "default" is Calico's
+// own 1000000 (the compiler would otherwise put a written default tier last).
+absl::Status CheckWellKnownTier(const MapReader& spec, Tier* tier) {
+  struct WellKnown {
+    const char* name;
+    double order;
+    Action action;
+    const char* action_name;
+  };
+  static constexpr WellKnown kTiers[] = {{"default", 1000000.0, Action::kDeny, "Deny"},
+                                         {"kube-admin", 1000.0, Action::kPass, "Pass"},
+                                         {"kube-baseline", 10000000.0, Action::kPass, "Pass"}};
+  for (const WellKnown& w : kTiers) {
+    if (tier->name != w.name) continue;
+    if (tier->default_action != w.action) {
+      return FieldError(
+          spec.PathOf("defaultAction"),
+          absl::StrCat("The '", w.name, "' tier must have default action '", w.action_name, "'"));
+    }
+    if (!tier->order && tier->name == "default") tier->order = w.order;
+    if (tier->order != w.order) {
+      return FieldError(spec.PathOf("order"), absl::StrCat(w.name, " tier order must be ",
+                                                           static_cast<int64_t>(w.order)));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ParseTier(const MapReader& top, const Meta& meta, SourceRef src, ResourceSet* out) {
   TW_RETURN_IF_ERROR(RejectNamespace(top, meta));
   TW_RETURN_IF_ERROR(CheckTierName(meta.name, Child(top.PathOf("metadata"), "name")));
@@ -149,6 +178,7 @@ absl::Status ParseTier(const MapReader& top, const Meta& meta, SourceRef src, Re
                         absl::StrCat(Quote(a), " is not a valid defaultAction (Deny or Pass)"));
     }
   }
+  TW_RETURN_IF_ERROR(CheckWellKnownTier(spec, &tier));
   out->tiers.push_back(std::move(tier));
   return absl::OkStatus();
 }
@@ -351,6 +381,14 @@ absl::Status ParseK8sPolicy(const MapReader& top, const Meta& meta, bool staged,
     TW_ASSIGN_OR_RETURN(MapReader s, MapReader::ReadAny(spec ? *spec : kNull, top.PathOf("spec")));
     TW_ASSIGN_OR_RETURN(p.staged_action,
                         ParseStagedAction(s.Get("stagedAction"), s.PathOf("stagedAction")));
+    if (p.staged_action == StagedAction::kDelete) {
+      // validateStagedKubernetesNetworkPolicy.
+      for (const auto& [field, value] : s.entries()) {
+        if (field == "stagedAction" || value.IsNull()) continue;
+        return FieldError(s.PathOf(field),
+                          "Spec fields should all be zero-value if stagedAction is Delete");
+      }
+    }
   }
   out->policies.push_back(std::move(p));
   return absl::OkStatus();

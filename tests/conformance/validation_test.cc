@@ -48,6 +48,7 @@ constexpr const char* kValidator = "libcalico-go/lib/validator/v3/validator.go";
 constexpr const char* kValidatorTest = "libcalico-go/lib/validator/v3/validator_test.go";
 constexpr const char* kPolicyCommon = "api/pkg/apis/projectcalico/v3/policy_common.go";
 constexpr const char* kGnpTypes = "api/pkg/apis/projectcalico/v3/globalnetworkpolicy.go";
+constexpr const char* kTierTypes = "api/pkg/apis/projectcalico/v3/tier.go";
 constexpr const char* kK8sValidation = "k8s.io/apimachinery/pkg/util/validation/validation.go";
 
 const std::vector<Row>& Rows() {
@@ -228,6 +229,27 @@ const std::vector<Row>& Rows() {
        "metadata.namespace: \"x/y\": name must consist"},
       {"PolicyTierFieldWithDotRejected", kValidator, Np("  tier: a.b\n"), false,
        "spec.tier: \"a.b\": name must consist"},
+
+      // --- well-known tiers: CEL rules on the Tier type (tier.go).
+      {"DefaultTierAsCalicoCreatesIt", kTierTypes,
+       Meta("Tier", "{name: default}", "  order: 1000000\n  defaultAction: Deny\n"), true, ""},
+      {"DefaultTierOtherOrderRejected", kTierTypes, Meta("Tier", "{name: default}", "  order: 5\n"),
+       false, "spec.order: default tier order must be 1000000"},
+      {"DefaultTierPassRejected", kTierTypes,
+       Meta("Tier", "{name: default}", "  defaultAction: Pass\n"), false,
+       "The 'default' tier must have default action 'Deny'"},
+      {"KubeAdminTier", kTierTypes,
+       Meta("Tier", "{name: kube-admin}", "  order: 1000\n  defaultAction: Pass\n"), true, ""},
+      {"KubeAdminTierDenyRejected", kTierTypes,
+       Meta("Tier", "{name: kube-admin}", "  order: 1000\n"), false,
+       "The 'kube-admin' tier must have default action 'Pass'"},
+      {"KubeBaselineTierOrderRejected", kTierTypes,
+       Meta("Tier", "{name: kube-baseline}", "  order: 1000\n  defaultAction: Pass\n"), false,
+       "kube-baseline tier order must be 10000000"},
+      {"StagedK8sDeleteWithSpecRejected", kValidator,
+       "apiVersion: projectcalico.org/v3\nkind: StagedKubernetesNetworkPolicy\nmetadata: {name: "
+       "x, namespace: shop}\nspec: {stagedAction: Delete, podSelector: {}}\n",
+       false, "spec.podSelector: Spec fields should all be zero-value if stagedAction is Delete"},
 
       // --- labels and annotations: validateObjectMetaLabels / Annotations.
       {"LabelPrefixed", kValidatorTest,
