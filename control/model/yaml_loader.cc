@@ -751,9 +751,13 @@ absl::Status ParseObject(const YAML::Node& node, const std::string& prefix, cons
     return FieldError(top.PathOf("apiVersion"), absl::StrCat(Quote(api), " is not valid for kind ",
                                                              kind, " (want ", want, ")"));
   }
+  // Only the kinds whose type has a status (Calico's Tier, Kubernetes'
+  // Namespace and NetworkPolicy) accept one; it is the server's report, and
+  // carries no policy.
+  const bool has_status = info->k == K::kTier || info->k == K::kNamespace || info->k == K::kK8sNp;
   for (const auto& [field, unused] : top.entries()) {
     if (field != "apiVersion" && field != "kind" && field != "metadata" && field != "spec" &&
-        field != "status") {
+        (field != "status" || !has_status)) {
       return FieldError(top.PathOf(field), "unknown field");
     }
   }
