@@ -61,6 +61,7 @@ absl::StatusOr<IcmpMatch> ParseIcmp(const YAML::Node& node, absl::string_view pa
 
 absl::StatusOr<std::vector<Cidr>> ParseNets(const YAML::Node& node, absl::string_view path) {
   TW_RETURN_IF_ERROR(ExpectSequence(node, path));
+  TW_RETURN_IF_ERROR(CheckMaxItems(node, path, kMaxNets));
   std::vector<Cidr> out;
   size_t i = 0;
   for (const YAML::Node& item : node) {
@@ -76,6 +77,7 @@ absl::StatusOr<std::vector<Cidr>> ParseNets(const YAML::Node& node, absl::string
 
 absl::StatusOr<PortList> ParsePorts(const YAML::Node& node, absl::string_view path) {
   TW_RETURN_IF_ERROR(ExpectSequence(node, path));
+  TW_RETURN_IF_ERROR(CheckMaxItems(node, path, kMaxRulePorts));
   PortList out;
   size_t i = 0;
   for (const YAML::Node& item : node)
@@ -405,6 +407,7 @@ void SimplifyRanges(std::vector<PortRange>* ranges) {
 absl::StatusOr<std::vector<Rule>> ParseRules(const YAML::Node& node, absl::string_view path,
                                              Direction direction) {
   TW_RETURN_IF_ERROR(ExpectSequence(node, path));
+  TW_RETURN_IF_ERROR(CheckMaxItems(node, path, kMaxRules));
   std::vector<Rule> out;
   size_t i = 0;
   for (const YAML::Node& item : node) {

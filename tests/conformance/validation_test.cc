@@ -357,6 +357,21 @@ const std::vector<Row>& Rows() {
        Np("  selector: all()\n") + "status: {phase: x}\n", false, "status: unknown field"},
       {"StatusOnTierAccepted", kTierTypes, Meta("Tier", "{name: t}") + "status: {conditions: []}\n",
        true, ""},
+      // --- API limits: kubebuilder MaxLength / MaxItems (policy_common.go).
+      {"SelectorOver1024Rejected", kPolicyCommon, Np("  selector: \"" + std::string(1024, 'a') + " == 'x'\"\n"),
+       false, "spec.selector: may not be longer than 1024 characters"},
+      {"Nets257Rejected", kPolicyCommon, [] {
+         std::string nets;
+         for (int i = 0; i < 257; ++i) nets += (i ? ", 10.0." : "10.0.") + std::to_string(i / 256) + "." + std::to_string(i % 256) + "/32";
+         return Ingress("{action: Allow, source: {nets: [" + nets + "]}}");
+       }(),
+       false, "spec.ingress[0].source.nets: must have at most 256 items (257)"},
+      {"Ports51Rejected", kPolicyCommon, [] {
+         std::string ports;
+         for (int i = 1; i <= 51; ++i) ports += (i > 1 ? ", " : "") + std::to_string(i);
+         return Ingress("{action: Allow, protocol: TCP, destination: {ports: [" + ports + "]}}");
+       }(),
+       false, "spec.ingress[0].destination.ports: must have at most 50 items (51)"},
       {"UnknownSpecFieldRejected", kValidator, Np("  selectr: all()\n"), false,
        "spec.selectr: unknown field"},
       {"UnknownRuleFieldRejected", kValidator, Ingress("{action: Allow, protocl: TCP}"), false,
