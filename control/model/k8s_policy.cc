@@ -175,7 +175,8 @@ absl::StatusOr<K8sPort> ParseK8sPort(const YAML::Node& node, absl::string_view p
   K8sPort out{"TCP", std::nullopt};
   if (const YAML::Node* p = m.Get("protocol")) {
     TW_ASSIGN_OR_RETURN(std::string proto, ReadString(*p, m.PathOf("protocol")));
-    out.protocol = absl::AsciiStrToUpper(proto);
+    // Kubernetes' supportedPortProtocols: exactly "TCP", "UDP" or "SCTP".
+    out.protocol = proto;
     if (out.protocol != "TCP" && out.protocol != "UDP" && out.protocol != "SCTP") {
       return FieldError(m.PathOf("protocol"),
                         absl::StrCat(Quote(proto), " is not a valid protocol (TCP, UDP or SCTP)"));

@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "control/model/validation.h"
 #include "control/model/yaml_util.h"
 
 namespace tierwall::ctl::model::internal {
@@ -28,13 +29,14 @@ std::optional<int64_t> ParseDecimal(absl::string_view text) {
 
 absl::StatusOr<Action> ParseAction(const YAML::Node& node, absl::string_view path) {
   TW_ASSIGN_OR_RETURN(std::string text, ReadString(node, path));
-  // Calico writes actions capitalised; the lowercase v1 spellings are accepted too.
-  if (text == "Allow" || text == "allow") return Action::kAllow;
-  if (text == "Deny" || text == "deny") return Action::kDeny;
-  if (text == "Pass" || text == "pass") return Action::kPass;
-  if (text == "Log" || text == "log") return Action::kLog;
-  return FieldError(path,
-                    absl::StrCat(Quote(text), " is not a valid action (Allow, Deny, Pass or Log)"));
+  // Exactly as Calico's v3 API spells them (kubebuilder Enum=Allow;Deny;Log;Pass).
+  if (text == "Allow") return Action::kAllow;
+  if (text == "Deny") return Action::kDeny;
+  if (text == "Pass") return Action::kPass;
+  if (text == "Log") return Action::kLog;
+  return FieldError(path, absl::StrCat(Quote(text),
+                                       " is not a valid action (Allow, Deny, Pass or Log, "
+                                       "spelt exactly so)"));
 }
 
 absl::StatusOr<IcmpMatch> ParseIcmp(const YAML::Node& node, absl::string_view path) {
@@ -60,6 +62,7 @@ absl::StatusOr<IcmpMatch> ParseIcmp(const YAML::Node& node, absl::string_view pa
 
 absl::StatusOr<std::vector<Cidr>> ParseNets(const YAML::Node& node, absl::string_view path) {
   TW_RETURN_IF_ERROR(ExpectSequence(node, path));
+  TW_RETURN_IF_ERROR(CheckMaxItems(node, path, kMaxNets));
   std::vector<Cidr> out;
   size_t i = 0;
   for (const YAML::Node& item : node) {
@@ -75,6 +78,7 @@ absl::StatusOr<std::vector<Cidr>> ParseNets(const YAML::Node& node, absl::string
 
 absl::StatusOr<PortList> ParsePorts(const YAML::Node& node, absl::string_view path) {
   TW_RETURN_IF_ERROR(ExpectSequence(node, path));
+  TW_RETURN_IF_ERROR(CheckMaxItems(node, path, kMaxRulePorts));
   PortList out;
   size_t i = 0;
   for (const YAML::Node& item : node)
@@ -99,11 +103,17 @@ absl::StatusOr<EntityRule> ParseEntityRule(const YAML::Node& node, absl::string_
   TW_ASSIGN_OR_RETURN(MapReader m, MapReader::Read(node, std::string(path),
                                                    {"nets", "notNets", "selector", "notSelector",
                                                     "namespaceSelector", "ports", "notPorts",
-                                                    "serviceAccounts", "services"}));
+                                                    "serviceAccounts", "services", "domains"}));
   if (m.Get("services")) {
     // Service matches need the Kubernetes Service and EndpointSlice model,
     // which Tierwall does not load; ignoring them would widen the rule.
     return FieldError(m.PathOf("services"), "service matches are not supported");
+  }
+  if (m.Get("domains")) {
+    // As allowedEgressDomains on network sets: refused, never widened.
+    return FieldError(m.PathOf("domains"),
+                      "not supported: Tierwall does not learn addresses from DNS, so a domain "
+                      "match would match nothing");
   }
   EntityRule out;
   if (const YAML::Node* n = m.Get("nets")) {
@@ -251,6 +261,12 @@ absl::Status ValidateRule(const Rule& r, const MapReader& m, Direction direction
     if (direction == Direction::kEgress) {
       return FieldError(m.PathOf("http"), "HTTP match is not allowed in egress rules");
     }
+    // Valid for Calico, but Tierwall has no L7 path yet: accepting it would
+    // turn "allow these HTTP requests" into "allow every connection on the
+    // port". Fail closed until the L7 issue enforces it.
+    return FieldError(m.PathOf("http"),
+                      "not supported: HTTP match needs Tierwall's L7 path, which does not exist "
+                      "yet; refused rather than applied as a plain Allow for all traffic");
   }
   return absl::OkStatus();
 }
@@ -296,7 +312,9 @@ absl::StatusOr<Rule> ParseRule(const YAML::Node& node, absl::string_view path,
     // Rule annotations carry no matching semantics; only the shape is checked.
     TW_ASSIGN_OR_RETURN(MapReader meta, MapReader::Read(*n, m.PathOf("metadata"), {"annotations"}));
     if (const YAML::Node* a = meta.Get("annotations")) {
-      TW_RETURN_IF_ERROR(ReadStringMap(*a, meta.PathOf("annotations")).status());
+      TW_ASSIGN_OR_RETURN(Labels annotations, ReadStringMap(*a, meta.PathOf("annotations")));
+      TW_RETURN_IF_ERROR(CheckAnnotationKeys({annotations.begin(), annotations.end()},
+                                             meta.PathOf("annotations")));
     }
   }
   TW_RETURN_IF_ERROR(ValidateRule(r, m, direction));
@@ -330,11 +348,22 @@ absl::Status ParsePortItem(const YAML::Node& node, absl::string_view path, PortL
     if (!first || !last || *first > 65535 || *last > 65535 || *first > *last) {
       return FieldError(path, absl::StrCat(Quote(text), " is not a valid port range"));
     }
+    if (*first < 1) {
+      // validatePort: MinPort < 1.
+      return FieldError(path, absl::StrCat(Quote(text),
+                                           ": port range invalid, port number must be between 1 "
+                                           "and 65535"));
+    }
     out->ranges.push_back({static_cast<uint16_t>(*first), static_cast<uint16_t>(*last)});
     return absl::OkStatus();
   }
   if (std::optional<int64_t> port = ParseDecimal(text)) {
     if (*port > 65535) return FieldError(path, absl::StrCat(Quote(text), " is not a valid port"));
+    if (*port < 1) {
+      return FieldError(path, absl::StrCat(Quote(text),
+                                           ": port range invalid, port number must be between 1 "
+                                           "and 65535"));
+    }
     out->ranges.push_back({static_cast<uint16_t>(*port), static_cast<uint16_t>(*port)});
     return absl::OkStatus();
   }
@@ -348,18 +377,19 @@ absl::Status ParsePortItem(const YAML::Node& node, absl::string_view path, PortL
 
 absl::StatusOr<uint8_t> ParseProtocol(const YAML::Node& node, absl::string_view path) {
   TW_ASSIGN_OR_RETURN(std::string text, ReadString(node, path));
-  std::string lower = absl::AsciiStrToLower(text);
-  if (lower == "tcp") return kTcp;
-  if (lower == "udp") return kUdp;
-  if (lower == "icmp") return kIcmp;
-  if (lower == "icmpv6") return kIcmpV6;
-  if (lower == "sctp") return kSctp;
-  if (lower == "udplite") return kUdpLite;
+  // validateProtocol: protocolRegex ^(TCP|UDP|ICMP|ICMPv6|SCTP|UDPLite)$ or
+  // a number 1-255; "tcp" is refused, as Calico's validator_test shows.
+  if (text == "TCP") return kTcp;
+  if (text == "UDP") return kUdp;
+  if (text == "ICMP") return kIcmp;
+  if (text == "ICMPv6") return kIcmpV6;
+  if (text == "SCTP") return kSctp;
+  if (text == "UDPLite") return kUdpLite;
   std::optional<int64_t> num = ParseDecimal(text);
   if (num && *num >= 1 && *num <= 255) return static_cast<uint8_t>(*num);
   return FieldError(path, absl::StrCat(Quote(text),
                                        " is not a valid protocol (TCP, UDP, ICMP, ICMPv6, SCTP, "
-                                       "UDPLite or 1-255)"));
+                                       "UDPLite spelt exactly so, or 1-255)"));
 }
 
 void SimplifyRanges(std::vector<PortRange>* ranges) {
@@ -380,6 +410,7 @@ void SimplifyRanges(std::vector<PortRange>* ranges) {
 absl::StatusOr<std::vector<Rule>> ParseRules(const YAML::Node& node, absl::string_view path,
                                              Direction direction) {
   TW_RETURN_IF_ERROR(ExpectSequence(node, path));
+  TW_RETURN_IF_ERROR(CheckMaxItems(node, path, kMaxRules));
   std::vector<Rule> out;
   size_t i = 0;
   for (const YAML::Node& item : node) {

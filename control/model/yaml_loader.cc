@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "control/model/k8s_policy.h"
 #include "control/model/rule_parser.h"
+#include "control/model/validation.h"
 #include "control/model/yaml_util.h"
 #include "yaml-cpp/eventhandler.h"
 #include "yaml-cpp/parser.h"
@@ -33,8 +34,10 @@ constexpr absl::string_view kK8sNetworkingApi = "networking.k8s.io/v1";
 constexpr absl::string_view kK8sCoreApi = "v1";
 constexpr absl::string_view kOrchestratorLabel = "projectcalico.org/orchestrator";
 
-// The fields of ObjectMeta the model uses; the rest (annotations, uid, ...)
-// are accepted and ignored, as they carry no policy meaning.
+// The fields of ObjectMeta the model uses. The others that ObjectMeta has
+// (annotations, uid, resourceVersion, ...) carry no policy meaning and are
+// accepted; a field ObjectMeta does not have is refused, as the API server's
+// strict decoding refuses it.
 struct Meta {
   std::string name;
   std::string namespace_;
@@ -42,22 +45,46 @@ struct Meta {
   Labels labels;
 };
 
-absl::StatusOr<Meta> ParseMeta(const MapReader& top) {
+absl::StatusOr<Meta> ParseMeta(const MapReader& top, internal::NameRule rule) {
   Meta meta;
   std::string path = top.PathOf("metadata");
   const YAML::Node* node = top.Get("metadata");
   if (!node) return FieldError(Child(path, "name"), "required field missing");
-  TW_ASSIGN_OR_RETURN(MapReader m, MapReader::ReadAny(*node, path));
+  TW_ASSIGN_OR_RETURN(
+      MapReader m,
+      MapReader::Read(
+          *node, path,
+          {"name", "namespace", "labels", "annotations", "uid", "resourceVersion", "generation",
+           "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generateName",
+           "ownerReferences", "finalizers", "managedFields", "selfLink"}));
   const YAML::Node* name = m.Get("name");
   if (!name) return FieldError(m.PathOf("name"), "required field missing");
   TW_ASSIGN_OR_RETURN(meta.name, internal::ReadString(*name, m.PathOf("name")));
-  if (meta.name.empty()) return FieldError(m.PathOf("name"), "must not be empty");
+  TW_RETURN_IF_ERROR(internal::CheckName(meta.name, rule, m.PathOf("name")));
   if (const YAML::Node* ns = m.Get("namespace")) {
     TW_ASSIGN_OR_RETURN(meta.namespace_, internal::ReadString(*ns, m.PathOf("namespace")));
     meta.has_namespace = !meta.namespace_.empty();
+    if (meta.has_namespace) {
+      // Namespaces are DNS-1123 labels in Kubernetes.
+      TW_RETURN_IF_ERROR(
+          internal::CheckName(meta.namespace_, internal::NameRule::kLabel, m.PathOf("namespace")));
+    }
   }
   if (const YAML::Node* labels = m.Get("labels")) {
     TW_ASSIGN_OR_RETURN(meta.labels, internal::ReadStringMap(*labels, m.PathOf("labels")));
+    TW_RETURN_IF_ERROR(internal::CheckLabels(meta.labels, m.PathOf("labels")));
+  }
+  if (const YAML::Node* annotations = m.Get("annotations")) {
+    TW_ASSIGN_OR_RETURN(MapReader a, MapReader::ReadAny(*annotations, m.PathOf("annotations")));
+    std::vector<std::pair<std::string, std::string>> kv;
+    for (const auto& [k, v] : a.entries()) {
+      std::string value;
+      if (!v.IsNull()) {
+        TW_ASSIGN_OR_RETURN(value, internal::ReadString(v, a.PathOf(k)));
+      }
+      kv.emplace_back(k, std::move(value));
+    }
+    TW_RETURN_IF_ERROR(internal::CheckAnnotationKeys(kv, m.PathOf("annotations")));
   }
   return meta;
 }
@@ -83,11 +110,7 @@ absl::Status RejectNamespaceLabel(const MapReader& top, const Meta& meta) {
 
 // Tier names appear inside policy names ("<tier>.<policy>"), so no dots.
 absl::Status CheckTierName(absl::string_view name, absl::string_view path) {
-  if (name.empty()) return FieldError(path, "must not be empty");
-  if (name.find('.') != absl::string_view::npos) {
-    return FieldError(path, absl::StrCat(Quote(name), " is not a valid tier name (no dots)"));
-  }
-  return absl::OkStatus();
+  return internal::CheckName(name, internal::NameRule::kTier, path);
 }
 
 absl::StatusOr<StagedAction> ParseStagedAction(const YAML::Node* node, absl::string_view path) {
@@ -100,6 +123,35 @@ absl::StatusOr<StagedAction> ParseStagedAction(const YAML::Node* node, absl::str
   return FieldError(path, absl::StrCat(Quote(text),
                                        " is not a valid stagedAction (Set, Delete, Learn or "
                                        "Ignore)"));
+}
+
+// The CEL rules on Calico's Tier type: the tiers Calico creates itself have
+// a fixed order and default action. An unset order on "default" is Calico's
+// own 1000000 (the compiler would otherwise put a written default tier last).
+absl::Status CheckWellKnownTier(const MapReader& spec, Tier* tier) {
+  struct WellKnown {
+    const char* name;
+    double order;
+    Action action;
+    const char* action_name;
+  };
+  static constexpr WellKnown kTiers[] = {{"default", 1000000.0, Action::kDeny, "Deny"},
+                                         {"kube-admin", 1000.0, Action::kPass, "Pass"},
+                                         {"kube-baseline", 10000000.0, Action::kPass, "Pass"}};
+  for (const WellKnown& w : kTiers) {
+    if (tier->name != w.name) continue;
+    if (tier->default_action != w.action) {
+      return FieldError(
+          spec.PathOf("defaultAction"),
+          absl::StrCat("The '", w.name, "' tier must have default action '", w.action_name, "'"));
+    }
+    if (!tier->order && tier->name == "default") tier->order = w.order;
+    if (tier->order != w.order) {
+      return FieldError(spec.PathOf("order"), absl::StrCat(w.name, " tier order must be ",
+                                                           static_cast<int64_t>(w.order)));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ParseTier(const MapReader& top, const Meta& meta, SourceRef src, ResourceSet* out) {
@@ -127,7 +179,60 @@ absl::Status ParseTier(const MapReader& top, const Meta& meta, SourceRef src, Re
                         absl::StrCat(Quote(a), " is not a valid defaultAction (Deny or Pass)"));
     }
   }
+  TW_RETURN_IF_ERROR(CheckWellKnownTier(spec, &tier));
   out->tiers.push_back(std::move(tier));
+  return absl::OkStatus();
+}
+
+// doNotTrack, preDNAT and applyOnForward (GlobalNetworkPolicy). Calico's
+// own constraints first, with its messages; then what Tierwall cannot do:
+// each of them moves the policy to a stage of Felix's pipeline (untracked,
+// before DNAT, forwarded through a host) that Tierwall does not have, so
+// applying the policy as ordinary policy would change what it allows.
+absl::Status CheckHostStageFlags(const MapReader& spec) {
+  bool flag[3] = {false, false, false};
+  const char* names[3] = {"doNotTrack", "preDNAT", "applyOnForward"};
+  for (int i = 0; i < 3; ++i) {
+    if (const YAML::Node* n = spec.Get(names[i])) {
+      TW_ASSIGN_OR_RETURN(flag[i], internal::ReadBool(*n, spec.PathOf(names[i])));
+    }
+  }
+  const bool do_not_track = flag[0], pre_dnat = flag[1], apply_on_forward = flag[2];
+  if (do_not_track && pre_dnat) {
+    return FieldError(spec.PathOf("preDNAT"), "preDNAT and doNotTrack cannot both be true");
+  }
+  if (pre_dnat) {
+    if (const YAML::Node* e = spec.Get("egress"); e && e->size() > 0) {
+      return FieldError(spec.PathOf("egress"), "preDNAT policy cannot have any egress rules");
+    }
+    if (const YAML::Node* t = spec.Get("types"); t && t->IsSequence()) {
+      for (const YAML::Node& item : *t) {
+        if (item.IsScalar() && item.Scalar() == "Egress") {
+          return FieldError(spec.PathOf("types"), "preDNAT policy cannot have 'Egress' type");
+        }
+      }
+    }
+  }
+  if ((do_not_track || pre_dnat) && !apply_on_forward) {
+    return FieldError(spec.PathOf("applyOnForward"),
+                      "applyOnForward must be true if either preDNAT or doNotTrack is true");
+  }
+  if (do_not_track) {
+    return FieldError(spec.PathOf("doNotTrack"),
+                      "not supported: Tierwall has no untracked (pre-connection-tracking) policy "
+                      "stage; refused rather than applied as ordinary policy");
+  }
+  if (pre_dnat) {
+    return FieldError(spec.PathOf("preDNAT"),
+                      "not supported: Tierwall does no DNAT, so it has no pre-DNAT policy stage; "
+                      "refused rather than applied as ordinary policy");
+  }
+  if (apply_on_forward) {
+    return FieldError(spec.PathOf("applyOnForward"),
+                      "not supported: Tierwall judges host endpoints by their own addresses and "
+                      "never applies their policy to traffic forwarded through the host; refused "
+                      "rather than ignored (false, the default, is accepted)");
+  }
   return absl::OkStatus();
 }
 
@@ -198,18 +303,32 @@ absl::Status ParseCalicoPolicy(const MapReader& top, const Meta& meta, PolicyKin
   if (selector) p.selector = std::move(*selector);
   TW_RETURN_IF_ERROR(read_top_selector("serviceAccountSelector", &p.service_account_selector));
   if (global) TW_RETURN_IF_ERROR(read_top_selector("namespaceSelector", &p.namespace_selector));
-  for (const char* flag : {"doNotTrack", "preDNAT", "applyOnForward"}) {
-    // Accepted for compatibility; Tierwall has one enforcement point.
-    if (const YAML::Node* n = spec.Get(flag)) {
-      TW_RETURN_IF_ERROR(internal::ReadBool(*n, spec.PathOf(flag)).status());
-    }
-  }
+  if (global) TW_RETURN_IF_ERROR(CheckHostStageFlags(spec));
   if (const YAML::Node* n = spec.Get("performanceHints")) {
-    TW_RETURN_IF_ERROR(internal::ReadStringList(*n, spec.PathOf("performanceHints")).status());
+    // A hint to Felix's calculation graph; it never changes a verdict.
+    std::string path = spec.PathOf("performanceHints");
+    TW_ASSIGN_OR_RETURN(std::vector<std::string> hints, internal::ReadStringList(*n, path));
+    for (size_t i = 0; i < hints.size(); ++i) {
+      if (hints[i] != "AssumeNeededOnEveryNode") {
+        return FieldError(Item(path, i), absl::StrCat(Quote(hints[i]),
+                                                      " is not a valid performance hint "
+                                                      "(AssumeNeededOnEveryNode)"));
+      }
+      if (i > 0) return FieldError(Item(path, i), "duplicate performance hint");
+    }
   }
   if (staged) {
     TW_ASSIGN_OR_RETURN(p.staged_action,
                         ParseStagedAction(spec.Get("stagedAction"), spec.PathOf("stagedAction")));
+    if (p.staged_action == StagedAction::kDelete) {
+      // validateStagedNetworkPolicy: a Delete names the policy, nothing more.
+      for (const auto& [field, value] : spec.entries()) {
+        if (field == "tier" || field == "stagedAction" || value.IsNull()) continue;
+        return FieldError(spec.PathOf(field),
+                          "Spec fields, except Tier, should all be zero-value if stagedAction "
+                          "is Delete");
+      }
+    }
   }
   if (const YAML::Node* n = spec.Get("ingress")) {
     TW_ASSIGN_OR_RETURN(p.ingress,
@@ -224,6 +343,10 @@ absl::Status ParseCalicoPolicy(const MapReader& top, const Meta& meta, PolicyKin
     TW_ASSIGN_OR_RETURN(types, internal::ReadStringList(*n, spec.PathOf("types")));
   }
   for (size_t i = 0; i < types.size(); ++i) {
+    if (std::find(types.begin(), types.begin() + i, types[i]) != types.begin() + i) {
+      return FieldError(Item(spec.PathOf("types"), i),
+                        absl::StrCat("'", types[i], "' type specified more than once"));
+    }
     if (types[i] == "Ingress") {
       p.applies_ingress = true;
     } else if (types[i] == "Egress") {
@@ -259,6 +382,14 @@ absl::Status ParseK8sPolicy(const MapReader& top, const Meta& meta, bool staged,
     TW_ASSIGN_OR_RETURN(MapReader s, MapReader::ReadAny(spec ? *spec : kNull, top.PathOf("spec")));
     TW_ASSIGN_OR_RETURN(p.staged_action,
                         ParseStagedAction(s.Get("stagedAction"), s.PathOf("stagedAction")));
+    if (p.staged_action == StagedAction::kDelete) {
+      // validateStagedKubernetesNetworkPolicy.
+      for (const auto& [field, value] : s.entries()) {
+        if (field == "stagedAction" || value.IsNull()) continue;
+        return FieldError(s.PathOf(field),
+                          "Spec fields should all be zero-value if stagedAction is Delete");
+      }
+    }
   }
   out->policies.push_back(std::move(p));
   return absl::OkStatus();
@@ -281,10 +412,8 @@ absl::StatusOr<std::vector<NamedPort>> ParseEndpointPorts(const YAML::Node& node
     if (const YAML::Node* n = m.Get("name")) {
       TW_ASSIGN_OR_RETURN(port.name, internal::ReadString(*n, m.PathOf("name")));
     }
-    if (!port.name.empty() && !internal::IsValidPortName(port.name)) {
-      return FieldError(m.PathOf("name"),
-                        absl::StrCat(Quote(port.name), " is not a valid port name"));
-    }
+    if (!port.name.empty())
+      TW_RETURN_IF_ERROR(internal::CheckPortName(port.name, m.PathOf("name")));
     const YAML::Node* proto = m.Get("protocol");
     if (!proto) return FieldError(m.PathOf("protocol"), "required field missing");
     TW_ASSIGN_OR_RETURN(port.protocol, internal::ParseProtocol(*proto, m.PathOf("protocol")));
@@ -384,18 +513,35 @@ absl::Status ParseWorkloadEndpoint(const MapReader& top, const Meta& meta, Sourc
       ep.ips.push_back(cidr->addr);
     }
   }
+  if (!ep.node.empty()) {
+    TW_RETURN_IF_ERROR(
+        internal::CheckName(ep.node, internal::NameRule::kSubdomain, spec.PathOf("node")));
+  }
   if (const YAML::Node* n = spec.Get("ipNATs")) {
     TW_RETURN_IF_ERROR(internal::ExpectSequence(*n, spec.PathOf("ipNATs")));
+    if (n->size() > 0) {
+      // Calico DNATs the external address to the internal one before policy;
+      // Tierwall does no NAT, so traffic to the external address would meet
+      // no endpoint at all.
+      return FieldError(spec.PathOf("ipNATs"),
+                        "not supported: Tierwall does no NAT (1:1 NAT of workload addresses)");
+    }
   }
   if (const YAML::Node* n = spec.Get("allowSpoofedSourcePrefixes")) {
-    TW_RETURN_IF_ERROR(
-        internal::ReadStringList(*n, spec.PathOf("allowSpoofedSourcePrefixes")).status());
+    std::string path = spec.PathOf("allowSpoofedSourcePrefixes");
+    TW_ASSIGN_OR_RETURN(std::vector<std::string> prefixes, internal::ReadStringList(*n, path));
+    for (size_t i = 0; i < prefixes.size(); ++i) {
+      std::string why;
+      if (!Cidr::Parse(prefixes[i], &why)) {
+        return FieldError(Item(path, i), absl::StrCat(Quote(prefixes[i]), " ", why));
+      }
+    }
   }
   if (const YAML::Node* n = spec.Get("ports")) {
     TW_ASSIGN_OR_RETURN(ep.ports, ParseEndpointPorts(*n, spec.PathOf("ports"), true));
   }
   if (const YAML::Node* n = spec.Get("profiles")) {
-    TW_ASSIGN_OR_RETURN(ep.profiles, internal::ReadStringList(*n, spec.PathOf("profiles")));
+    TW_ASSIGN_OR_RETURN(ep.profiles, internal::ReadProfileNames(*n, spec.PathOf("profiles")));
   } else {
     // What Calico's Kubernetes datastore gives every pod.
     ep.profiles.push_back(absl::StrCat("kns.", ep.namespace_));
@@ -422,7 +568,12 @@ absl::Status ParseHostEndpoint(const MapReader& top, const Meta& meta, SourceRef
   ep.labels = meta.labels;
   ep.source = std::move(src);
   if (const YAML::Node* n = spec.Get("node")) {
+    // Which Felix enforces the endpoint. Tierwall enforces wherever the
+    // traffic crosses tierwalld, so the node only has to be a valid name
+    // (control/README.md, Differences from Calico).
     TW_ASSIGN_OR_RETURN(ep.node, internal::ReadString(*n, spec.PathOf("node")));
+    TW_RETURN_IF_ERROR(
+        internal::CheckName(ep.node, internal::NameRule::kSubdomain, spec.PathOf("node")));
   }
   if (const YAML::Node* n = spec.Get("interfaceName")) {
     TW_ASSIGN_OR_RETURN(ep.interface_name, internal::ReadString(*n, spec.PathOf("interfaceName")));
@@ -438,7 +589,7 @@ absl::Status ParseHostEndpoint(const MapReader& top, const Meta& meta, SourceRef
     }
   }
   if (const YAML::Node* n = spec.Get("profiles")) {
-    TW_ASSIGN_OR_RETURN(ep.profiles, internal::ReadStringList(*n, spec.PathOf("profiles")));
+    TW_ASSIGN_OR_RETURN(ep.profiles, internal::ReadProfileNames(*n, spec.PathOf("profiles")));
   }
   if (const YAML::Node* n = spec.Get("ports")) {
     TW_ASSIGN_OR_RETURN(ep.ports, ParseEndpointPorts(*n, spec.PathOf("ports"), false));
@@ -466,15 +617,21 @@ absl::Status ParseNetworkSet(const MapReader& top, const Meta& meta, bool global
     std::string path = spec.PathOf("nets");
     TW_ASSIGN_OR_RETURN(std::vector<std::string> nets, internal::ReadStringList(*n, path));
     for (size_t i = 0; i < nets.size(); ++i) {
-      std::string why;
-      std::optional<Cidr> cidr = Cidr::Parse(nets[i], &why);
-      if (!cidr) return FieldError(Item(path, i), absl::StrCat(Quote(nets[i]), " ", why));
-      set.nets.push_back(*cidr);
+      // Calico validates set nets with "cidr", not the strict "net" of rules:
+      // host bits below the prefix are allowed and the network is what counts.
+      TW_ASSIGN_OR_RETURN(Cidr cidr, internal::ParseLooseCidr(nets[i], Item(path, i)));
+      set.nets.push_back(cidr);
     }
   }
   if (const YAML::Node* n = spec.Get("allowedEgressDomains")) {
-    // Domain sets are DNS-based, which Tierwall does not model yet.
-    TW_RETURN_IF_ERROR(internal::ReadStringList(*n, spec.PathOf("allowedEgressDomains")).status());
+    std::string path = spec.PathOf("allowedEgressDomains");
+    TW_ASSIGN_OR_RETURN(std::vector<std::string> domains, internal::ReadStringList(*n, path));
+    if (!domains.empty()) {
+      // Consistent with destination.domains: both need DNS-learnt addresses.
+      return FieldError(path,
+                        "not supported: Tierwall does not learn addresses from DNS, so a domain "
+                        "set would match nothing");
+    }
   }
   out->network_sets.push_back(std::move(set));
   return absl::OkStatus();
@@ -501,6 +658,7 @@ absl::Status ParseProfile(const MapReader& top, const Meta& meta, SourceRef src,
   if (const YAML::Node* n = spec.Get("labelsToApply")) {
     TW_ASSIGN_OR_RETURN(prof.labels_to_apply,
                         internal::ReadStringMap(*n, spec.PathOf("labelsToApply")));
+    TW_RETURN_IF_ERROR(internal::CheckLabels(prof.labels_to_apply, spec.PathOf("labelsToApply")));
   }
   out->profiles.push_back(std::move(prof));
   return absl::OkStatus();
@@ -638,13 +796,27 @@ absl::Status ParseObject(const YAML::Node& node, const std::string& prefix, cons
     TW_ASSIGN_OR_RETURN(Meta meta, ParseMeta(top));
     return ParseServiceAccount(top, meta, src, out);
   }
+  // Only the kinds whose type has a status (Calico's Tier, Kubernetes'
+  // Namespace and NetworkPolicy) accept one; it is the server's report, and
+  // carries no policy.
+  const bool has_status = info->k == K::kTier || info->k == K::kNamespace || info->k == K::kK8sNp;
   for (const auto& [field, unused] : top.entries()) {
     if (field != "apiVersion" && field != "kind" && field != "metadata" && field != "spec" &&
-        field != "status") {
+        (field != "status" || !has_status)) {
       return FieldError(top.PathOf(field), "unknown field");
     }
   }
-  TW_ASSIGN_OR_RETURN(Meta meta, ParseMeta(top));
+  internal::NameRule name_rule = internal::NameRule::kSubdomain;
+  switch (info->k) {
+    case K::kTier: name_rule = internal::NameRule::kTier; break;
+    case K::kNp:
+    case K::kSnp: name_rule = internal::NameRule::kNetworkPolicy; break;
+    case K::kGnp:
+    case K::kSgnp: name_rule = internal::NameRule::kGlobalNetworkPolicy; break;
+    case K::kNamespace: name_rule = internal::NameRule::kLabel; break;
+    default: break;
+  }
+  TW_ASSIGN_OR_RETURN(Meta meta, ParseMeta(top, name_rule));
   switch (info->k) {
     case K::kTier: return ParseTier(top, meta, src, out);
     case K::kNp: return ParseCalicoPolicy(top, meta, PolicyKind::kNetworkPolicy, false, src, out);
@@ -720,7 +892,10 @@ class EventBudget : public YAML::EventHandler {
   YAML::Mark last_;
 };
 
-absl::Status ParseInto(absl::string_view text, absl::string_view source_name, ResourceSet* out) {
+// With `problems`, every document is parsed and each one's error collected
+// (twctl validate); without, the first error is returned.
+absl::Status ParseInto(absl::string_view text, absl::string_view source_name, ResourceSet* out,
+                       std::vector<absl::Status>* problems = nullptr) {
   std::vector<YAML::Node> docs;
   try {
     {
@@ -757,8 +932,10 @@ absl::Status ParseInto(absl::string_view text, absl::string_view source_name, Re
       status = absl::InvalidArgumentError(e.what());
     }
     if (!status.ok()) {
-      return absl::InvalidArgumentError(
+      absl::Status located = absl::InvalidArgumentError(
           absl::StrCat(source_name, " doc ", i + 1, ": ", status.message()));
+      if (problems == nullptr) return located;
+      problems->push_back(std::move(located));
     }
   }
   return absl::OkStatus();
@@ -788,6 +965,16 @@ absl::Status ParseResources(std::string_view text, std::string_view source_name,
                                absl::string_view(source_name.data(), source_name.size()), &tmp));
   AppendSet(out, &tmp);
   return absl::OkStatus();
+}
+
+std::vector<absl::Status> CheckResources(std::string_view text, std::string_view source_name) {
+  std::vector<absl::Status> problems;
+  ResourceSet unused;
+  absl::Status syntax =
+      ParseInto(absl::string_view(text.data(), text.size()),
+                absl::string_view(source_name.data(), source_name.size()), &unused, &problems);
+  if (!syntax.ok()) problems.push_back(std::move(syntax));
+  return problems;
 }
 
 absl::StatusOr<std::vector<std::string>> ResourceFiles(const std::string& path) {

@@ -20,6 +20,12 @@ namespace tierwall::ctl::model {
 // Parses every document in `text`; `source_name` is used in error messages.
 absl::Status ParseResources(std::string_view text, std::string_view source_name, ResourceSet* out);
 
+// Every problem in `text`, one per document at fault (a YAML syntax error
+// stops at the first), each as ParseResources would report it. Empty when
+// ParseResources would succeed. Checks each document alone: references
+// between resources (a policy's tier) are the compiler's.
+std::vector<absl::Status> CheckResources(std::string_view text, std::string_view source_name);
+
 // A file, a directory (every *.yaml, *.yml and *.json below it, in sorted
 // path order) or "-" for standard input.
 absl::Status LoadResources(const std::string& path, ResourceSet* out);

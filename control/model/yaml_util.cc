@@ -142,6 +142,11 @@ absl::Status ExpectSequence(const YAML::Node& node, absl::string_view path) {
   return Expected(node, path, "a sequence");
 }
 
+absl::Status CheckMaxItems(const YAML::Node& node, absl::string_view path, size_t max) {
+  if (!node.IsSequence() || node.size() <= max) return absl::OkStatus();
+  return FieldError(path, absl::StrCat("must have at most ", max, " items (", node.size(), ")"));
+}
+
 absl::StatusOr<std::vector<std::string>> ReadStringList(const YAML::Node& node,
                                                         absl::string_view path) {
   TW_RETURN_IF_ERROR(ExpectSequence(node, path));
@@ -178,6 +183,11 @@ absl::StatusOr<Selector> ParseSelectorText(absl::string_view text, absl::string_
 
 absl::StatusOr<Selector> ReadSelector(const YAML::Node& node, absl::string_view path) {
   TW_ASSIGN_OR_RETURN(std::string text, ReadString(node, path));
+  // Calico's kubebuilder MaxLength=1024 on every selector field.
+  if (text.size() > kMaxSelectorLength) {
+    return FieldError(path, absl::StrCat("may not be longer than ", kMaxSelectorLength,
+                                         " characters (", text.size(), ")"));
+  }
   return ParseSelectorText(text, path);
 }
 

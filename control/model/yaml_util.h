@@ -78,6 +78,16 @@ absl::StatusOr<std::vector<std::string>> ReadStringList(const YAML::Node& node,
                                                         absl::string_view path);
 // A mapping of strings to strings (labels).
 absl::StatusOr<Labels> ReadStringMap(const YAML::Node& node, absl::string_view path);
+// Calico's API limits (kubebuilder MaxLength / MaxItems in
+// api/pkg/apis/projectcalico/v3).
+inline constexpr size_t kMaxSelectorLength = 1024;
+inline constexpr size_t kMaxRules = 1024;    // ingress, egress
+inline constexpr size_t kMaxNets = 256;      // nets, notNets
+inline constexpr size_t kMaxRulePorts = 50;  // ports, notPorts
+
+// Fails when the sequence `node` holds more than `max` items.
+absl::Status CheckMaxItems(const YAML::Node& node, absl::string_view path, size_t max);
+
 // A selector expression; the selector library's message is kept verbatim.
 absl::StatusOr<Selector> ReadSelector(const YAML::Node& node, absl::string_view path);
 absl::StatusOr<Selector> ParseSelectorText(absl::string_view text, absl::string_view path);

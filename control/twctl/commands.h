@@ -16,4 +16,7 @@ void RegisterResourceCommands(CLI::App& app, int* exit_code);
 // counters, flows, graph, why (observe_commands.cc).
 void RegisterObserveCommands(CLI::App& app, int* exit_code);
 
+// validate -f FILE|DIR|- [--remote] (validate_command.cc).
+void RegisterValidate(CLI::App& app, int* exit_code);
+
 }  // namespace tierwall::ctl::twctl

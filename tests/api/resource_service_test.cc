@@ -599,9 +599,11 @@ TEST_F(ResourceServiceTest, StageThenEnforceIsTheSeedStoryFix) {
 
 TEST_F(ResourceServiceTest, StagedDeleteEnforcedRemovesThePolicy) {
   ApplyShop();
-  std::string yaml = Example("broken/51-app-frontend.yaml");
-  yaml.replace(yaml.find("spec:"), 5, "spec:\n  stagedAction: Delete");
-  yaml.replace(yaml.find("kind: NetworkPolicy"), 19, "kind: StagedNetworkPolicy");
+  // As Calico validates a staged Delete: the spec names the tier, nothing more.
+  const std::string yaml =
+      "apiVersion: projectcalico.org/v3\nkind: StagedNetworkPolicy\nmetadata:\n"
+      "  name: app-hipstershop.frontend\n  namespace: hipstershop\nspec:\n"
+      "  stagedAction: Delete\n  tier: app-hipstershop\n";
   v1::StageRequest stage;
   stage.set_yaml(yaml);
   v1::StageResponse staged;

@@ -151,6 +151,24 @@ try:
     r = tw("apply", "-f", bad, token="kadmin-token-0001")
     if r.returncode == 0 or "FAILED_PRECONDITION" not in r.stderr or "no-such-tier" not in r.stderr:
         fail("a policy in a missing tier must be refused", r.stdout + r.stderr)
+    # twctl validate --remote: the daemon's cross-resource checks, every problem on stdout.
+    r = tw("validate", "--remote", "-f", bad, token="kadmin-token-0001")
+    if r.returncode != 1 or not r.stdout.startswith("server: ") or "no-such-tier" not in r.stdout:
+        fail("validate --remote must report the missing tier", r.stdout + r.stderr)
+    r = tw("validate", "--remote", "-f", os.path.join(examples, "healthy", "51-app-frontend.yaml"),
+           token="kadmin-token-0001")
+    if r.returncode != 0 or r.stdout or r.stderr:
+        fail("validate --remote of a valid file must print nothing", r.stdout + r.stderr)
+    # An HTTP match must never become a plain Allow: the API refuses it, naming the field.
+    http = os.path.join(work, "http.yaml")
+    with open(http, "w") as f:
+        f.write("apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\n"
+                "metadata: {name: app-hipstershop.frontend, namespace: hipstershop}\n"
+                "spec:\n  tier: app-hipstershop\n  selector: app == 'frontend'\n"
+                "  ingress: [{action: Allow, protocol: TCP, http: {methods: [GET], paths: [{exact: /}]}}]\n")
+    r = tw("apply", "-f", http, token="kadmin-token-0001")
+    if r.returncode == 0 or "INVALID_ARGUMENT" not in r.stderr or "http: not supported" not in r.stderr:
+        fail("an http match must be refused at apply", r.stdout + r.stderr)
     stop(p)
 
     # Restart: the store, not -f, is the source of truth.

@@ -133,14 +133,10 @@ TEST_F(AllKindsTest, NetworkPolicyEveryField) {
   EXPECT_EQ(Ranges(r.destination.ports), "80");
   EXPECT_THAT(r.destination.ports.names, ElementsAre("http"));
   EXPECT_EQ(Ranges(r.destination.not_ports), "81:82");
-  ASSERT_TRUE(r.http);
-  EXPECT_THAT(r.http->methods, ElementsAre("GET", "HEAD"));
-  ASSERT_EQ(r.http->paths.size(), 2u);
-  EXPECT_EQ(r.http->paths[0].exact, "/index.html");
-  EXPECT_EQ(r.http->paths[1].prefix, "/static/");
+  EXPECT_FALSE(r.http);  // refused until the L7 path enforces it: Errors.TableOfBadInputs
 
   ASSERT_EQ(p.egress.size(), 3u);
-  EXPECT_EQ(p.egress[0].action, Action::kDeny);  // lowercase accepted
+  EXPECT_EQ(p.egress[0].action, Action::kDeny);
   EXPECT_EQ(p.egress[0].protocol, 1);
   ASSERT_TRUE(p.egress[0].icmp && p.egress[0].not_icmp);
   EXPECT_EQ(p.egress[0].icmp->type, 8);
@@ -304,8 +300,7 @@ TEST(TierPrefix, StrippedOnlyForOwnTier) {
   for (const Case& c :
        {Case{"app.frontend", "app", "frontend"}, Case{"default.x", nullptr, "x"},
         Case{"default.x", "default", "x"}, Case{"other.frontend", "app", "other.frontend"},
-        Case{"app.frontend", "application", "app.frontend"}, Case{"frontend", "app", "frontend"},
-        Case{"app.app.x", "app", "app.x"}}) {
+        Case{"app.frontend", "application", "app.frontend"}, Case{"frontend", "app", "frontend"}}) {
     std::string text =
         std::string("apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n") +
         "metadata: {name: " + c.name + "}\nspec:\n";
@@ -320,9 +315,9 @@ TEST(Rules, ProtocolsAndPorts) {
   ResourceSet set =
       MustParse(std::string(kNpHead) +
                 "  ingress:\n"
-                "    - {action: Allow, protocol: tcp}\n"
+                "    - {action: Allow, protocol: TCP}\n"
                 "    - {action: Allow, protocol: UDPLite}\n"
-                "    - {action: Allow, protocol: SCTP, destination: {ports: [0, 65535]}}\n"
+                "    - {action: Allow, protocol: SCTP, destination: {ports: [1, 65535]}}\n"
                 "    - {action: Allow, protocol: 255}\n"
                 "    - {action: Allow, protocol: ICMPv6, icmp: {type: 128}}\n"
                 "    - {action: Allow, protocol: \"17\", source: {ports: [\"53\"]}}\n");
@@ -331,7 +326,7 @@ TEST(Rules, ProtocolsAndPorts) {
   EXPECT_EQ(p.ingress[0].protocol, 6);
   EXPECT_EQ(p.ingress[1].protocol, 136);
   EXPECT_EQ(p.ingress[2].protocol, 132);
-  EXPECT_EQ(Ranges(p.ingress[2].destination.ports), "0,65535");
+  EXPECT_EQ(Ranges(p.ingress[2].destination.ports), "1,65535");
   EXPECT_EQ(p.ingress[3].protocol, 255);
   EXPECT_EQ(p.ingress[4].protocol, 58);
   EXPECT_EQ(p.ingress[5].protocol, 17);
@@ -602,6 +597,8 @@ TEST(Errors, TableOfBadInputs) {
       {Np("  ingress: [{action: Allow, http: {paths: [{exact: /a, prefix: /b}]}}]\n"),
        "bad.yaml doc 1: spec.ingress[0].http.paths[0]: must specify exactly one of exact or "
        "prefix"},
+      {Np("  ingress: [{action: Allow, protocol: TCP, http: {methods: [GET]}}]\n"),
+       "bad.yaml doc 1: spec.ingress[0].http: not supported: HTTP match needs Tierwall's L7 path"},
       {Np("  types: [Ingress, Sideways]\n"),
        "bad.yaml doc 1: spec.types[1]: \"Sideways\" is not Ingress or Egress"},
       {Np("  order: \"10\"\n"), "bad.yaml doc 1: spec.order: expected a number, got \"10\""},
@@ -632,7 +629,9 @@ TEST(Errors, TableOfBadInputs) {
       {gnp + "metadata: {name: g, namespace: x}\n",
        "bad.yaml doc 1: metadata.namespace: must not be set on a global resource"},
       {gnp + "metadata: {name: app.}\nspec: {tier: app}\n",
-       "bad.yaml doc 1: metadata.name: \"app.\" has no name after the tier prefix"},
+       "bad.yaml doc 1: metadata.name: \"app.\": name must consist"},
+      {gnp + "metadata: {name: app.app.x}\nspec: {tier: app}\n",
+       "bad.yaml doc 1: metadata.name: \"app.app.x\": name must consist"},
       {gnp + "metadata: {name: g}\nspec: {selector: global()}\n",
        "bad.yaml doc 1: spec.selector: global() can only be used"},
       {gnp + "metadata: {name: g}\nspec: {doNotTrack: maybe}\n",
@@ -641,7 +640,8 @@ TEST(Errors, TableOfBadInputs) {
       {gnp + "spec: {}\n", "bad.yaml doc 1: metadata.name: required field missing"},
       {gnp + "metadata: {name: g}\nspecs: {}\n", "bad.yaml doc 1: specs: unknown field"},
       {"apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata: {name: a.b}\n",
-       "bad.yaml doc 1: metadata.name: \"a.b\" is not a valid tier name"},
+       "bad.yaml doc 1: metadata.name: \"a.b\": name must consist of lower case alphanumeric "
+       "characters or '-'"},
       {"apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata: {name: t}\nspec: {defaultAction: "
        "Allow}\n",
        "bad.yaml doc 1: spec.defaultAction: \"Allow\" is not a valid defaultAction"},

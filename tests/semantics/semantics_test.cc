@@ -319,7 +319,10 @@ std::vector<Case> TierCases() {
   // The default tier given as a resource takes the given order.
   v.push_back(
       {"default_tier_given_explicitly",
-       Tier("default", "order: 5") + Tier("t1", "order: 10") +
+       // Calico fixes the default tier's order at 1000000 (tier.go's CEL rule;
+       // any other order is refused: tests/conformance); a tier ordered after it
+       // is evaluated after it.
+       Tier("default", "order: 1000000") + Tier("t1", "order: 2000000") +
            Gnp("t1.deny", absl::StrCat("tier: t1, ", kServer, ", ingress: [{action: Deny}]")) +
            Gnp("allow", absl::StrCat(kServer, ", ingress: [{action: Allow}]")),
        Tcp(kX, kS1, 8080), "allow", std::nullopt,
