@@ -793,7 +793,7 @@ absl::Status ParseObject(const YAML::Node& node, const std::string& prefix, cons
                                                              kind, " (want ", want, ")"));
   }
   if (info->k == K::kServiceAccount) {
-    TW_ASSIGN_OR_RETURN(Meta meta, ParseMeta(top));
+    TW_ASSIGN_OR_RETURN(Meta meta, ParseMeta(top, internal::NameRule::kSubdomain));
     return ParseServiceAccount(top, meta, src, out);
   }
   // Only the kinds whose type has a status (Calico's Tier, Kubernetes'

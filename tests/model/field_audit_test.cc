@@ -132,10 +132,16 @@ const std::vector<FieldRow>& Rows() {
        kSemantics,
        Wep("  pod: web-0\n  profiles: [kns.n]\n  serviceAccountName: sa\n  ports: [{name: http, "
            "protocol: TCP, port: 80}]\n")},
-      {"WorkloadEndpoint orchestrator/workload/containerID/endpoint/mac/gateways", Fate::kNoEffect,
+      {"WorkloadEndpoint orchestrator", Fate::kEnforced,
+       "tests/conformance K8sConversion (label projectcalico.org/orchestrator)",
+       Wep("  orchestrator: k8s\n")},
+      {"WorkloadEndpoint interfaceName/mac", Fate::kEnforced,
+       "tests/engine source_check, tests/e2e/cases/spoofed_source (source-address validation)",
+       Wep("  interfaceName: cali1\n  mac: \"ee:ee:ee:ee:ee:ee\"\n")},
+      {"WorkloadEndpoint workload/containerID/endpoint/gateways", Fate::kNoEffect,
        "bookkeeping of the CNI plugin; no policy meaning",
-       Wep("  orchestrator: k8s\n  workload: x\n  containerID: abc\n  endpoint: eth0\n  mac: "
-           "\"ee:ee:ee:ee:ee:ee\"\n  ipv4Gateway: 10.0.0.1\n  ipv6Gateway: \"fe80::1\"\n")},
+       Wep("  workload: x\n  containerID: abc\n  endpoint: eth0\n  ipv4Gateway: 10.0.0.1\n  "
+           "ipv6Gateway: \"fe80::1\"\n")},
       {"WorkloadEndpoint node", Fate::kNoEffect,
        "which Felix enforces it; Tierwall enforces wherever traffic crosses it (validated as a "
        "name)",
