@@ -57,6 +57,7 @@ std::optional<auth::Resource> ResourceOfKind(std::string_view kind) {
       {"HostEndpoint", auth::Resource::kHostEndpoints},
       {"Profile", auth::Resource::kProfiles},
       {"Namespace", auth::Resource::kNamespaces},
+      {"ServiceAccount", auth::Resource::kServiceAccounts},
   };
   auto it = kKinds.find(kind);
   if (it == kKinds.end()) return std::nullopt;

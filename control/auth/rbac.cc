@@ -41,6 +41,7 @@ constexpr std::array<std::string_view, kNumResources> kResourceNames = {
     "counters",
     "flows",
     "audit",
+    "serviceaccounts",
 };
 
 constexpr std::string_view kDefaultTier = "default";

@@ -133,11 +133,12 @@ enum class Resource : uint8_t {
   kHostEndpoints,
   kProfiles,
   kNamespaces,
-  kCounters,  // may be namespaced
-  kFlows,     // may be namespaced
-  kAudit,     // may be namespaced
+  kCounters,         // may be namespaced
+  kFlows,            // may be namespaced
+  kAudit,            // may be namespaced
+  kServiceAccounts,  // namespaced (v1 ServiceAccount: labels for serviceAccountSelector)
 };
-inline constexpr int kNumResources = 16;
+inline constexpr int kNumResources = 17;
 
 // "get", "networkpolicies", ...: the names used in the RBAC file and reasons.
 std::string_view VerbName(Verb v);

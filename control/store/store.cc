@@ -381,7 +381,7 @@ absl::StatusOr<Identity> IdentityOf(std::string_view yaml_document) {
 bool IsNamespacedKind(std::string_view kind) {
   return kind == "NetworkPolicy" || kind == "StagedNetworkPolicy" ||
          kind == "StagedKubernetesNetworkPolicy" || kind == "KubernetesNetworkPolicy" ||
-         kind == "WorkloadEndpoint" || kind == "NetworkSet";
+         kind == "WorkloadEndpoint" || kind == "NetworkSet" || kind == "ServiceAccount";
 }
 
 absl::StatusOr<std::vector<std::string>> SplitDocuments(std::string_view text) {

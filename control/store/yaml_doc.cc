@@ -41,6 +41,7 @@ constexpr KindInfo kKinds[] = {
     {kCalicoApi, "Profile", "Profile", false},
     {"networking.k8s.io/v1", "NetworkPolicy", "KubernetesNetworkPolicy", true},
     {"v1", "Namespace", "Namespace", false},
+    {"v1", "ServiceAccount", "ServiceAccount", true},
 };
 
 // yaml-cpp 0.7 has inputs on which its parser never stops (a stray ',' at the

@@ -126,7 +126,10 @@ std::string CanonicalKind(const std::string& k) {
       {"profiles", "Profile"},
       {"ns", "Namespace"},
       {"namespace", "Namespace"},
-      {"namespaces", "Namespace"}};
+      {"namespaces", "Namespace"},
+      {"sa", "ServiceAccount"},
+      {"serviceaccount", "ServiceAccount"},
+      {"serviceaccounts", "ServiceAccount"}};
   std::string lower;
   for (char ch : k) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   for (const auto& [alias, kind] : kAliases)

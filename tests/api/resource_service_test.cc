@@ -995,3 +995,34 @@ TEST_F(ResourceServiceTest, PolicyOverTheCompileBudgetIsRefusedBeforeCompiling) 
 
 }  // namespace
 }  // namespace tierwall::test
+
+// Issue 11: Kubernetes v1 ServiceAccount documents apply through the API, as
+// they load from files, so serviceAccountSelector can select by their labels
+// in the running state; writing them is a right of its own (serviceaccounts).
+TEST_F(ResourceServiceTest, ServiceAccountsApplyAndReachTheRunningState) {
+  ApplyShop();
+  const std::string sa =
+      "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: cart\n  namespace: hipstershop\n"
+      "  labels: {team: payments}\n";
+  grpc::Status denied = Apply(kAlice, sa);
+  EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED) << denied.error_message();
+  EXPECT_THAT(denied.error_message(), HasSubstr("serviceaccounts"));
+
+  v1::ApplyResponse response;
+  grpc::Status s = Apply(kAdmin, sa, &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(response.revision(), 2);
+
+  v1::GetResponse got;
+  s = GetAs(kAdmin, Ref("ServiceAccount", "hipstershop", "cart"), &got);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_THAT(got.resource().yaml(), HasSubstr("team: payments"));
+
+  // What the daemon publishes is parsed from the store's snapshot.
+  auto snapshot = store_->CurrentSnapshot();
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  ctl::model::ResourceSet resources;
+  ASSERT_TRUE(ctl::model::ParseResources(snapshot->yaml, "store", &resources).ok());
+  ASSERT_EQ(resources.service_accounts.size(), 1u);
+  EXPECT_EQ(resources.service_accounts[0].labels.at("team"), "payments");
+}
