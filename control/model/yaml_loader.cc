@@ -588,6 +588,12 @@ absl::Status ParseHostEndpoint(const MapReader& top, const Meta& meta, SourceRef
       ep.ips.push_back(*ip);
     }
   }
+  // HostEndpointSpec's CEL rule (api/pkg/apis/projectcalico/v3/hostendpoint.go):
+  // an endpoint with neither names nothing to protect.
+  if (ep.interface_name.empty() && ep.ips.empty()) {
+    return FieldError(top.PathOf("spec"),
+                      "at least one of interfaceName or expectedIPs must be specified");
+  }
   if (const YAML::Node* n = spec.Get("profiles")) {
     TW_ASSIGN_OR_RETURN(ep.profiles, internal::ReadProfileNames(*n, spec.PathOf("profiles")));
   }

@@ -349,6 +349,10 @@ const std::vector<Row>& Rows() {
        "service matches are not supported"},
       {"NamedPortWithoutProtocolAccepted", kValidator,
        Ingress("{action: Allow, destination: {ports: [http]}}"), true, ""},
+      {"HostEndpointNeedsInterfaceNameOrExpectedIps", "api/pkg/apis/projectcalico/v3/hostendpoint.go "
+       "(CEL rule; crd_validation_test.go TestCRDValidation_HostEndpoint)",
+       Meta("HostEndpoint", "{name: h}", "  node: node1\n"), false,
+       "at least one of interfaceName or expectedIPs must be specified"},
       {"HostEndpointNodeMustBeAName", kValidator,
        Meta("HostEndpoint", "{name: h}", "  node: \"Node_1\"\n  expectedIPs: [192.0.2.1]\n"), false,
        "spec.node: \"Node_1\": name must consist"},
