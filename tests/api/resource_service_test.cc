@@ -993,9 +993,6 @@ TEST_F(ResourceServiceTest, PolicyOverTheCompileBudgetIsRefusedBeforeCompiling) 
   }
 }
 
-}  // namespace
-}  // namespace tierwall::test
-
 // Issue 11: Kubernetes v1 ServiceAccount documents apply through the API, as
 // they load from files, so serviceAccountSelector can select by their labels
 // in the running state; writing them is a right of its own (serviceaccounts).
@@ -1026,3 +1023,6 @@ TEST_F(ResourceServiceTest, ServiceAccountsApplyAndReachTheRunningState) {
   ASSERT_EQ(resources.service_accounts.size(), 1u);
   EXPECT_EQ(resources.service_accounts[0].labels.at("team"), "payments");
 }
+
+}  // namespace
+}  // namespace tierwall::test

@@ -878,7 +878,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "stagedglobalnetworkpolicies, kubernetesnetworkpolicies, "
                 "stagedkubernetesnetworkpolicies, networksets, globalnetworksets, "
                 "workloadendpoints, hostendpoints, profiles, namespaces, counters, flows, audit, "
-                "or \"*\")"},
+                "serviceaccounts, or \"*\")"},
         BadFile{"misspelt_field",
                 "roles:\n  - name: r\n    rules:\n      - verbs: [get]\n"
                 "        resources: [tiers]\n        resourcename: [app]\n",
